@@ -1,0 +1,13 @@
+//! halo-top's data model and its collectors.
+//!
+//! Every collector reads its hardware through a root directory (`/` on a real machine, a fixture
+//! tree in tests), returns one [`model::Section`] per sample, and knows nothing of the UI or of
+//! the async runtime: the app runs each [`Source`] on its own task with a period and a timeout.
+
+pub mod host;
+pub mod model;
+pub mod source;
+pub mod sysfs;
+
+pub use model::{SCHEMA, Section, Snapshot, SourceState, SourceStatus};
+pub use source::{Source, SourceError};

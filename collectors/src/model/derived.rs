@@ -1,0 +1,13 @@
+use serde::{Deserialize, Serialize};
+
+/// Figures derived from the raw sections by the hub's derive step, so that every consumer
+/// shows the same number. Each is `None` until its inputs exist in two consecutive snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    /// halo-top's own CPU use over the last interval, in % of one core.
+    #[serde(default)]
+    pub own_cpu_percent: Option<f64>,
+    /// halo-top's own CPU time per snapshot over the last interval (its self-overhead).
+    #[serde(default)]
+    pub own_cpu_ms_per_sample: Option<f64>,
+}

@@ -1,0 +1,131 @@
+//! What each subcommand does, wired from the pieces in the other modules.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
+
+use crate::cli::{Cli, Command, Global};
+use crate::feed::Feed;
+use crate::session::Header;
+use crate::{hub, record, replay, sources, tui};
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => {
+            let (feed, _hub) = hub::start(sources::build(&cli.global), cli.global.interval);
+            tui::run(feed).await?;
+        }
+        Some(Command::Snapshot { json }) => {
+            let snapshot = settled_snapshot(&cli.global).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&*snapshot)?);
+            } else {
+                print!("{}", summary(&snapshot));
+            }
+        }
+        Some(Command::Record { output, duration }) => {
+            let sources = sources::build(&cli.global);
+            let header = header(&cli.global, sources.iter().map(|s| s.name()).collect(), "record");
+            let (feed, _hub) = hub::start(sources, cli.global.interval);
+            let footer = record::record(&feed, header, &output, duration).await?;
+            eprintln!(
+                "halo-top: wrote {} snapshots to {} ({} missed, stopped by {})",
+                footer.snapshots,
+                output.display(),
+                footer.missed,
+                footer.stop_reason.as_deref().unwrap_or("?")
+            );
+        }
+        Some(Command::Replay { file, speed }) => {
+            let (feed, _player) = replay::start(&file, speed)?;
+            let mode = feed.mode.clone();
+            tui::run(feed).await?;
+            if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
+                && let Some(error) = &state.error
+            {
+                eprintln!("halo-top: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
+    Header {
+        schema: SCHEMA,
+        halo_top_version: env!("CARGO_PKG_VERSION").into(),
+        host: std::fs::read_to_string(global.procfs_root.join("sys/kernel/hostname"))
+            .ok()
+            .map(|h| h.trim().to_string()),
+        interval_ms: u64::try_from(global.interval.as_millis()).unwrap_or(u64::MAX),
+        sources,
+        started_unix_ms: record::unix_ms_now(),
+        command: Some(command.into()),
+    }
+}
+
+/// The first snapshot in which every source has finished two samples (so its rates exist),
+/// or has settled on being unavailable.
+async fn settled_snapshot(global: &Global) -> Result<Arc<Snapshot>> {
+    let (mut feed, hub) = hub::start(sources::build(global), global.interval);
+    let wait = global.interval * 4 + Duration::from_secs(5);
+    let snapshot = tokio::time::timeout(wait, first_settled(&mut feed))
+        .await
+        .with_context(|| format!("no complete snapshot within {} s", wait.as_secs()))??;
+    hub.abort();
+    Ok(snapshot)
+}
+
+async fn first_settled(feed: &mut Feed) -> Result<Arc<Snapshot>> {
+    loop {
+        feed.latest.changed().await.context("the hub stopped")?;
+        let Some(s) = feed.latest.borrow_and_update().clone() else { continue };
+        let settled = s.sources.iter().all(|src| match src.status {
+            SourceStatus::Pending => false,
+            SourceStatus::Ok => src.samples >= 2,
+            SourceStatus::Unavailable { .. } | SourceStatus::Failed { .. } => src.samples >= 1,
+        });
+        if settled {
+            if s.sources.is_empty() {
+                bail!("no sources are configured");
+            }
+            return Ok(s);
+        }
+    }
+}
+
+/// A few lines for people; `--json` has everything.
+fn summary(s: &Snapshot) -> String {
+    use halo_widgets::format::{bytes, celsius, percent};
+    let mut out = String::new();
+    if let Some(h) = &s.host {
+        let m = &h.memory;
+        out += &format!("host     {}\n", h.host_name.as_deref().unwrap_or("n/a"));
+        out += &format!(
+            "cpu      {} of {} logical CPUs\n",
+            percent(h.cpu.total_percent),
+            h.cpu.logical_cpus.map_or("n/a".into(), |n| n.to_string())
+        );
+        out += &format!(
+            "memory   {} used of {}, {} available\n",
+            bytes(m.used_bytes),
+            bytes(m.total_bytes),
+            bytes(m.available_bytes)
+        );
+        out += &format!("tctl     {}\n", celsius(h.tctl_c));
+    }
+    for src in &s.sources {
+        let state = match &src.status {
+            SourceStatus::Ok => "ok".to_string(),
+            SourceStatus::Pending => "pending".to_string(),
+            SourceStatus::Unavailable { reason } => format!("unavailable: {reason}"),
+            SourceStatus::Failed { error } => format!("failed: {error}"),
+        };
+        out += &format!("source   {:<8} {state}\n", src.name);
+    }
+    out
+}

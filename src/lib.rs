@@ -1,0 +1,17 @@
+//! halo-top: a terminal dashboard and live profiler for local LLM inference on AMD Strix Halo.
+//!
+//! Data flows one way: sources (`halo_collectors`) → [`hub`] (merge, derive) → [`feed`] →
+//! consumers (the [`tui`], [`record`]ing to a [`session`] file). [`replay`] publishes a
+//! recorded session into the same feed.
+
+pub mod cli;
+pub mod commands;
+pub mod derive;
+pub mod feed;
+pub mod hub;
+pub mod record;
+pub mod replay;
+pub mod session;
+pub mod shutdown;
+pub mod sources;
+pub mod tui;

@@ -1,0 +1,15 @@
+//! Which sources the app runs, built from the command line.
+
+use halo_collectors::Source;
+use halo_collectors::host::{HostCollector, HostConfig};
+
+use crate::cli::Global;
+
+pub fn build(global: &Global) -> Vec<Box<dyn Source>> {
+    let host = HostCollector::new(HostConfig {
+        sysfs_root: global.sysfs_root.clone(),
+        procfs_root: global.procfs_root.clone(),
+        ..HostConfig::default()
+    });
+    vec![Box::new(host)]
+}

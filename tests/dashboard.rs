@@ -1,0 +1,138 @@
+//! The real dashboard in a real terminal (tmux): what a person sees, the keys, and a clean
+//! terminal afterwards whatever way it ends.
+
+mod support;
+
+use std::time::Duration;
+
+use halo_top::session::Session;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use support::{Tmux, halo_top, run_ok, shell_quote};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn bin() -> String {
+    shell_quote(std::path::Path::new(env!("CARGO_BIN_EXE_halo-top")))
+}
+
+/// The value of a `MARKER=value` line the shell printed (lines the shell echoes as typed
+/// start with the prompt, so they never match).
+fn marker(screen: &str, name: &str) -> Option<String> {
+    screen.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).map(|c| c.trim().to_string())
+}
+
+fn exited(screen: &str) -> Option<String> {
+    marker(screen, "EXIT")
+}
+
+/// After the command: its exit code, then whether the terminal modes are as before.
+const AFTER: &str =
+    "echo EXIT=$?; stty -g > after; cmp -s before after && echo TTY=clean || echo TTY=changed";
+
+#[test]
+fn live_dashboard_shows_the_host_pane_and_quits_clean() {
+    let tmux = Tmux::start("live", 100, 30);
+    tmux.type_line("stty -g > before; clear");
+    tmux.type_line(&format!(
+        "{} --interval 300ms; echo EXIT=$?; stty -g > after; cmp -s before after && echo TTY=clean",
+        bin()
+    ));
+    let screen = tmux.wait_for("the host pane with data", WAIT, |s| {
+        s.contains("Host") && s.contains("host ok") && s.contains("PROCESS")
+    });
+    assert!(screen.contains("CPU") && screen.contains("Mem"), "{screen}");
+    assert!(screen.contains("self "), "own CPU/RSS on the status line: {screen}");
+
+    tmux.send(&["?"]);
+    tmux.wait_for("the help overlay", WAIT, |s| s.contains("keys") && s.contains("quit"));
+    tmux.send(&["?"]);
+    tmux.send(&["p"]);
+    tmux.wait_for("the pause marker", WAIT, |s| s.contains("PAUSED"));
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("the shell after quitting", WAIT, |s| marker(s, "TTY").is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
+    assert_eq!(
+        marker(&screen, "TTY").as_deref(),
+        Some("clean"),
+        "terminal modes were not restored:\n{screen}"
+    );
+    assert!(!screen.contains("PROCESS"), "the dashboard was left on screen:\n{screen}");
+}
+
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        let tmux = Tmux::start(&format!("{signal}"), 200, 30);
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        tmux.type_line(&format!("cd {}; stty -g > before; clear", shell_quote(dir.path())));
+        // In the foreground (a background job may not touch the terminal), under a known pid.
+        tmux.type_line(&format!(
+            "bash -c 'echo $$ > pid; exec {} --interval 300ms'; {AFTER}",
+            bin()
+        ));
+        tmux.wait_for("the dashboard", WAIT, |s| s.contains("host ok"));
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        kill(Pid::from_raw(pid), signal).unwrap();
+        let screen =
+            tmux.wait_for("the shell after the signal", WAIT, |s| marker(s, "TTY").is_some());
+        assert_eq!(exited(&screen).as_deref(), Some("0"), "{signal}:\n{screen}");
+        assert_eq!(
+            marker(&screen, "TTY").as_deref(),
+            Some("clean"),
+            "{signal} left the terminal changed:\n{screen}"
+        );
+        assert!(!screen.contains("PROCESS"), "{signal} left the dashboard on screen:\n{screen}");
+    }
+}
+
+#[test]
+fn recorded_session_replays_with_the_same_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ndjson");
+    run_ok(halo_top().args(["--interval", "250ms", "record", "--duration", "2s", "-o"]).arg(&path));
+    let session = Session::read(&path).unwrap();
+    let last = session.snapshots.last().unwrap();
+    let host = last.host.as_ref().unwrap();
+    let memory = format!(
+        "Mem {}/{}",
+        halo_widgets::format::bytes(host.memory.used_bytes),
+        halo_widgets::format::bytes(host.memory.total_bytes)
+    );
+    let cpu = format!("CPU {:>6}", halo_widgets::format::percent(host.cpu.total_percent));
+
+    let tmux = Tmux::start("replay", 200, 30);
+    tmux.type_line(&format!("{} replay --speed 4 {}; echo EXIT=$?", bin(), shell_quote(&path)));
+    // At the end of the file the dashboard stays on the last snapshot.
+    let screen = tmux.wait_for("the end of the replay", WAIT, |s| s.contains("REPLAY 4x end"));
+    assert!(screen.contains(&memory), "expected {memory:?} on screen:\n{screen}");
+    assert!(screen.contains(&cpu), "expected {cpu:?} on screen:\n{screen}");
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
+}
+
+#[test]
+fn replay_of_a_corrupt_file_shows_the_line_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ndjson");
+    run_ok(halo_top().args(["--interval", "200ms", "record", "--duration", "1s", "-o"]).arg(&path));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[2] = "{garbage";
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let tmux = Tmux::start("corrupt", 200, 30);
+    tmux.type_line(&format!("{} replay {}; echo EXIT=$?", bin(), shell_quote(&path)));
+    tmux.wait_for("the error on the status line", WAIT, |s| {
+        s.contains("s.ndjson:3: malformed snapshot")
+    });
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("1"), "{screen}");
+    assert!(
+        screen.contains("s.ndjson:3"),
+        "the error is printed after leaving the dashboard:\n{screen}"
+    );
+}

@@ -1,0 +1,88 @@
+//! A realistic snapshot to render in tests, and a helper that renders into a `TestBackend`.
+
+use halo_collectors::Snapshot;
+use halo_collectors::model::{
+    CpuReading, HostSection, LoadAverage, MemoryReading, OwnProcess, ProcessReading, SourceState,
+    SourceStatus, TemperatureSensor,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::widgets::Widget;
+
+/// A Strix Halo box decoding with llama-server: numbers in the range of the spec's readings.
+pub fn host_snapshot() -> Snapshot {
+    let mut s = Snapshot::new(42, 1_795_000_000_000, 42_000, 1000);
+    let per_core: Vec<Option<f64>> = (0..32).map(|i| Some(((i * 37) % 100) as f64)).collect();
+    s.host = Some(HostSection {
+        host_name: Some("strix".into()),
+        os_name: Some("Debian GNU/Linux 13".into()),
+        kernel_release: Some("6.17.0-halo".into()),
+        cpu_model: Some("AMD RYZEN AI MAX+ 395 w/ Radeon 8060S".into()),
+        uptime_s: Some(3.0 * 86400.0 + 4000.0),
+        cpu: CpuReading {
+            total_percent: Some(42.5),
+            per_core_percent: per_core,
+            freq_mhz: vec![Some(5140.0), Some(625.0), None],
+            logical_cpus: Some(32),
+        },
+        load_average: Some(LoadAverage { one: 8.2, five: 6.1, fifteen: 3.0 }),
+        memory: MemoryReading {
+            total_bytes: Some(128 << 30),
+            available_bytes: Some(80 << 30),
+            used_bytes: Some(48 << 30),
+            swap_total_bytes: Some(0),
+            swap_used_bytes: Some(0),
+        },
+        tctl_c: Some(88.25),
+        temperatures: vec![
+            TemperatureSensor { chip: "k10temp".into(), label: "Tctl".into(), temp_c: 88.25 },
+            TemperatureSensor { chip: "amdgpu".into(), label: "edge".into(), temp_c: 70.0 },
+            TemperatureSensor { chip: "nvme".into(), label: "Composite".into(), temp_c: 41.85 },
+        ],
+        top_processes: vec![
+            ProcessReading {
+                pid: 4242,
+                name: "llama-server".into(),
+                cpu_percent: Some(97.0),
+                rss_bytes: Some(3 << 30),
+            },
+            ProcessReading {
+                pid: 77,
+                name: "halo-top".into(),
+                cpu_percent: Some(0.4),
+                rss_bytes: Some(14 << 20),
+            },
+            ProcessReading {
+                pid: 1,
+                name: "systemd".into(),
+                cpu_percent: None,
+                rss_bytes: Some(12 << 20),
+            },
+        ],
+        own_process: OwnProcess { cpu_time_ns: Some(1_000_000_000), rss_bytes: Some(14 << 20) },
+    });
+    s.derived.own_cpu_percent = Some(0.3);
+    s.derived.own_cpu_ms_per_sample = Some(3.0);
+    s.sources = vec![SourceState {
+        name: "host".into(),
+        status: SourceStatus::Ok,
+        samples: 43,
+        last_sample_ms: Some(0.8),
+        age_ms: Some(500),
+    }];
+    s
+}
+
+/// Renders `widget` into a `width`×`height` test terminal and returns its text, one quoted
+/// line per row. (TestBackend's own `Display` panics on a zero-width buffer.)
+pub fn render(width: u16, height: u16, widget: impl Widget) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal.draw(|frame| frame.render_widget(widget, frame.area())).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let row: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        text += &format!("\"{row}\"\n");
+    }
+    text
+}
