@@ -11,9 +11,9 @@ mod processes;
 pub mod procfs;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::model::{CpuReading, HostSection, MemoryReading, Section};
+use crate::model::{CpuReading, HostSection, MemoryReading, ProcessReading, Section};
 use crate::source::{Source, SourceError};
 use crate::sysfs::{read_text, read_trimmed};
 
@@ -35,20 +35,40 @@ impl Default for HostConfig {
     }
 }
 
+/// Scanning every process is the costliest read (the kernel formats each `/proc/PID/stat`,
+/// ~10 µs apiece), so the process list is refreshed at most this often, as `top` (3 s) does.
+const PROCESS_SCAN_EVERY: Duration = Duration::from_secs(2);
+
+/// Host name, kernel and CPU model rarely change; they are read again this often.
+const IDENTITY_EVERY: Duration = Duration::from_secs(60);
+
 pub struct HostCollector {
     config: HostConfig,
-    os_name: Option<String>,
     previous_cpu: Option<(procfs::CpuTimes, Vec<procfs::CpuTimes>)>,
     processes: ProcessTable,
+    top_processes: Vec<ProcessReading>,
+    processes_at: Option<Instant>,
+    identity: Identity,
+    identity_at: Option<Instant>,
     own: own::OwnUsage,
+}
+
+#[derive(Default)]
+struct Identity {
+    host_name: Option<String>,
+    os_name: Option<String>,
+    kernel_release: Option<String>,
+    cpu_model: Option<String>,
 }
 
 impl HostCollector {
     pub fn new(config: HostConfig) -> Self {
         Self {
-            // The OS name comes from /etc/os-release, which has no procfs or sysfs root.
-            os_name: sysinfo::System::long_os_version().ok(),
             processes: ProcessTable::new(config.top_processes),
+            top_processes: Vec::new(),
+            processes_at: None,
+            identity: Identity::default(),
+            identity_at: None,
             own: own::OwnUsage::new(),
             previous_cpu: None,
             config,
@@ -99,23 +119,48 @@ impl HostCollector {
         }
     }
 
+    fn refresh_identity(&mut self, now: Instant) {
+        if self.identity_at.is_some_and(|t| now.duration_since(t) < IDENTITY_EVERY) {
+            return;
+        }
+        self.identity = Identity {
+            host_name: read_trimmed(&self.proc("sys/kernel/hostname")).ok(),
+            // From /etc/os-release, which has no procfs or sysfs root.
+            os_name: sysinfo::System::long_os_version().ok(),
+            kernel_release: read_trimmed(&self.proc("sys/kernel/osrelease")).ok(),
+            cpu_model: read_text(&self.proc("cpuinfo")).ok().as_deref().and_then(procfs::cpu_model),
+        };
+        self.identity_at = Some(now);
+    }
+
+    fn refresh_processes(&mut self, now: Instant) {
+        if self.processes_at.is_some_and(|t| now.duration_since(t) < PROCESS_SCAN_EVERY) {
+            return;
+        }
+        self.top_processes = self.processes.sample(&self.config.procfs_root, now);
+        self.processes_at = Some(now);
+    }
+
     /// Reads everything once.
     pub fn read(&mut self) -> Result<HostSection, SourceError> {
         let cpu = self.cpu()?;
         let now = Instant::now();
+        self.refresh_identity(now);
+        self.refresh_processes(now);
         let temperatures = hwmon::temperatures(&self.config.sysfs_root);
         let read_opt = |rel: &str| read_text(&self.proc(rel)).ok();
+        let identity = &self.identity;
         Ok(HostSection {
-            host_name: read_trimmed(&self.proc("sys/kernel/hostname")).ok(),
-            os_name: self.os_name.clone(),
-            kernel_release: read_trimmed(&self.proc("sys/kernel/osrelease")).ok(),
-            cpu_model: read_opt("cpuinfo").as_deref().and_then(procfs::cpu_model),
+            host_name: identity.host_name.clone(),
+            os_name: identity.os_name.clone(),
+            kernel_release: identity.kernel_release.clone(),
+            cpu_model: identity.cpu_model.clone(),
             uptime_s: read_opt("uptime").as_deref().and_then(procfs::parse_uptime),
             load_average: read_opt("loadavg").as_deref().and_then(procfs::parse_loadavg),
             memory: self.memory(),
             tctl_c: hwmon::tctl_c(&temperatures),
             temperatures,
-            top_processes: self.processes.sample(&self.config.procfs_root, now),
+            top_processes: self.top_processes.clone(),
             cpu,
             own_process: self.own.read(),
         })

@@ -1,18 +1,21 @@
 //! halo-top's own footprint, read from the real process whatever roots the collectors use.
 
+use std::path::Path;
+
 use nix::time::{ClockId, clock_gettime};
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use nix::unistd::{SysconfVar, sysconf};
 
 use crate::model::OwnProcess;
+use crate::sysfs::read_text;
 
 pub struct OwnUsage {
-    /// `None` when sysinfo cannot work on this OS: RSS is then unknown.
-    process: Option<(System, Pid)>,
+    page_bytes: u64,
 }
 
 impl OwnUsage {
     pub fn new() -> Self {
-        Self { process: System::new().ok().zip(sysinfo::get_current_pid().ok()) }
+        let page = sysconf(SysconfVar::PAGE_SIZE).ok().flatten().filter(|p| *p > 0).unwrap_or(4096);
+        Self { page_bytes: page as u64 }
     }
 
     pub fn read(&mut self) -> OwnProcess {
@@ -24,15 +27,14 @@ impl OwnUsage {
                 .checked_mul(1_000_000_000)?
                 .checked_add(u64::try_from(t.tv_nsec()).ok()?)
         });
-        let rss_bytes = self.process.as_mut().and_then(|(system, pid)| {
-            let kind = ProcessRefreshKind::nothing().with_memory();
-            system.refresh_processes_specifics(ProcessesToUpdate::Some(&[*pid]), true, kind);
-            system.process(*pid).map(|p| p.memory())
-        });
+        // statm's second field is the resident set in pages; one small read of the real /proc.
+        let rss_bytes = read_text(Path::new("/proc/self/statm"))
+            .ok()
+            .and_then(|t| t.split_ascii_whitespace().nth(1)?.parse::<u64>().ok())
+            .and_then(|pages| pages.checked_mul(self.page_bytes));
         OwnProcess { cpu_time_ns, rss_bytes }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,7 @@
-//! The derive step: figures computed from raw sections, once, in the hub. Every consumer reads
-//! them from the snapshot, so the dashboard, the logs and the exporter agree.
+//! halo-top's own CPU use, from its cumulative CPU-time counter.
 
 use halo_collectors::Snapshot;
 
-/// Fills `current.derived` from the raw sections of `current` and the snapshot before it.
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     current.derived.own_cpu_percent = None;
     current.derived.own_cpu_ms_per_sample = None;
