@@ -68,6 +68,9 @@ pub enum Command {
         /// Playback speed: 2 plays twice as fast as recorded.
         #[arg(long, env = "HALO_TOP_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,
+        /// Start this far into the session (its own time), e.g. 90s or 5m.
+        #[arg(long, env = "HALO_TOP_FROM", value_parser = parse_duration)]
+        from: Option<Duration>,
     },
 }
 

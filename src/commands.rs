@@ -39,8 +39,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 footer.stop_reason.as_deref().unwrap_or("?")
             );
         }
-        Some(Command::Replay { file, speed }) => {
-            let (feed, _player) = replay::start(&file, speed)?;
+        Some(Command::Replay { file, speed, from }) => {
+            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = feed.mode.clone();
             tui::run(feed).await?;
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
@@ -117,6 +117,17 @@ fn summary(s: &Snapshot) -> String {
             bytes(m.available_bytes)
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
+    }
+    for d in s.nvidia.iter().flat_map(|n| &n.devices) {
+        let name = d.name.as_deref().unwrap_or("NVIDIA GPU");
+        let watts = d.power_w.map_or("n/a".into(), |w| format!("{w:.0} W"));
+        out += &format!(
+            "nvidia   {name}: {} busy, {} of {} VRAM, {watts}, {}\n",
+            percent(d.gpu_busy_percent),
+            bytes(d.vram_used_bytes),
+            bytes(d.vram_total_bytes),
+            celsius(d.temp_c)
+        );
     }
     for src in &s.sources {
         let state = match &src.status {

@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod model;
+pub mod nvidia;
 pub mod source;
 pub mod sysfs;
 

@@ -8,10 +8,12 @@
 mod derived;
 mod feed;
 mod host;
+mod nvidia;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use nvidia::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,9 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// NVIDIA GPUs through NVML.
+    #[serde(default)]
+    pub nvidia: Option<NvidiaSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -52,6 +57,7 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            nvidia: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -66,6 +72,7 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    Nvidia(Box<NvidiaSection>),
 }
 
 impl Section {
@@ -73,6 +80,7 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
         }
     }
 }
