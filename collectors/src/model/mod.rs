@@ -8,10 +8,12 @@
 mod derived;
 mod feed;
 mod host;
+mod served_model;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,10 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// The served model's GGUF profile and the memory bandwidth it runs against (the roofline's
+    /// fixed inputs). `None` when no model is known.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -52,6 +58,7 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            model: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -66,6 +73,7 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    Model(Box<ModelSection>),
 }
 
 impl Section {
@@ -73,6 +81,7 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Model(model) => snapshot.model = Some(*model),
         }
     }
 }
