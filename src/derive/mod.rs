@@ -5,10 +5,12 @@
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
 mod own;
+pub mod roofline;
 
 use halo_collectors::Snapshot;
 
 /// Fills `current.derived` from the raw sections of `current` and the snapshot before it.
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
+    roofline::derive(previous, current);
 }

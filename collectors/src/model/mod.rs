@@ -8,11 +8,13 @@
 mod derived;
 mod feed;
 mod host;
+mod roofline;
 mod served_model;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use roofline::RooflineFigures;
 pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
