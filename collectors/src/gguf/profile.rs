@@ -240,7 +240,9 @@ fn kv_shape(meta: &Meta, notes: &mut Vec<String>) -> Option<KvShape> {
     let mut shape =
         KvShape { sliding_window_tokens: window.filter(|_| swa.is_some()), ..KvShape::default() };
     for il in 0..layers as usize {
-        if kv_heads[il] == 0 || full_attention_interval.is_some_and(|n| (il as u64 + 1) % n != 0) {
+        if kv_heads[il] == 0
+            || full_attention_interval.is_some_and(|n| !(il as u64 + 1).is_multiple_of(n))
+        {
             continue;
         }
         let head_dim = embedding.zip(Some(heads[il]).filter(|&h| h > 0)).map(|(e, h)| e / h);

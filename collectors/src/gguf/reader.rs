@@ -223,6 +223,39 @@ impl Buffered {
         }
     }
 
+    /// Skips `count` strings: a vocabulary of 150 000 tokens and as many merges is most of a
+    /// real header, so strings that lie wholly in the buffer are stepped over in a tight loop.
+    fn skip_strings(&mut self, mut count: u64, wide: bool) -> Result<(), GgufError> {
+        let prefix = if wide { 8 } else { 4 };
+        while count > 0 {
+            let start = (self.pos.saturating_sub(self.buf_start)) as usize;
+            let buffered =
+                self.buf.get(start..).filter(|_| self.pos >= self.buf_start).unwrap_or(&[]);
+            let mut at = 0usize;
+            while count > 0 && at + prefix <= buffered.len() {
+                let field = &buffered[at..at + prefix];
+                let len = if wide {
+                    u64::from_le_bytes(field.try_into().unwrap_or([0xff; 8]))
+                } else {
+                    u64::from(u32::from_le_bytes(field.try_into().unwrap_or([0xff; 4])))
+                };
+                if len > MAX_STRING_BYTES || at + prefix + len as usize > buffered.len() {
+                    break;
+                }
+                at += prefix + len as usize;
+                count -= 1;
+            }
+            self.pos += at as u64;
+            if count > 0 {
+                // The next string straddles the buffer's end (or is implausible): the checked way.
+                let len = self.string_len(wide)?;
+                self.skip(len)?;
+                count -= 1;
+            }
+        }
+        Ok(())
+    }
+
     fn array<const N: usize>(&mut self) -> Result<[u8; N], GgufError> {
         let mut out = [0; N];
         out.copy_from_slice(self.bytes(N)?);
@@ -316,10 +349,7 @@ impl Buffered {
                 Ok(MetaValue::Array { len, numbers: Vec::new() })
             }
             None if element_type == 8 => {
-                for _ in 0..len {
-                    let n = self.string_len(wide)?;
-                    self.skip(n)?;
-                }
+                self.skip_strings(len, wide)?;
                 Ok(MetaValue::Array { len, numbers: Vec::new() })
             }
             None => {

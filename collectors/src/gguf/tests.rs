@@ -122,7 +122,7 @@ fn q4_k_m(name: &str, layer: u64) -> &'static str {
     if name.ends_with("norm.weight") || name.ends_with("gate_inp.weight") {
         "f32"
     } else if name == "output.weight"
-        || ((name.contains("attn_v") || name.contains("ffn_down")) && layer % 3 == 0)
+        || ((name.contains("attn_v") || name.contains("ffn_down")) && layer.is_multiple_of(3))
     {
         "q6_K"
     } else {
@@ -342,4 +342,26 @@ fn spec_text_describes_a_model() {
     let err = writer::SparseGguf::parse_spec("tensor x q4_K 100").unwrap_err();
     assert!(err.contains("line 1") && err.contains("whole blocks"), "{err}");
     assert!(writer::SparseGguf::parse_spec("kv a u32 x").is_err());
+}
+
+#[test]
+fn a_vocabulary_larger_than_the_read_buffer_is_skipped_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vocab.gguf");
+    let mut g = SparseGguf::default();
+    // ~3 MB of strings of varying length: many straddle the 1 MiB buffer boundaries.
+    let tokens: Vec<String> = (0..200_000).map(|i| "x".repeat(i % 23)).collect();
+    g.kv("general.architecture", Value::Str("llama".into()))
+        .kv("tokenizer.ggml.tokens", Value::Strs(tokens))
+        .kv("llama.block_count", Value::U32(1))
+        .tensor("token_embd.weight", &[256, 10], "q8_0");
+    g.write(&path).unwrap();
+    let header = GgufHeader::read(&path).unwrap();
+    assert_eq!(
+        header.metadata["tokenizer.ggml.tokens"],
+        MetaValue::Array { len: 200_000, numbers: vec![] }
+    );
+    assert_eq!(header.metadata["llama.block_count"], MetaValue::Uint(1));
+    assert_eq!(header.tensors[0].name, "token_embd.weight");
+    assert_eq!(header.tensors[0].dims, [256, 10]);
 }

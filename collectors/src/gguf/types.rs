@@ -27,7 +27,7 @@ impl GgmlType {
     /// Bytes of a tensor of `elements` elements, or `None` when the count is not a whole number
     /// of blocks (a malformed file: ggml requires rows to be whole blocks).
     pub fn bytes_for(&self, elements: u64) -> Option<u64> {
-        if elements % self.block_elements != 0 {
+        if !elements.is_multiple_of(self.block_elements) {
             return None;
         }
         (elements / self.block_elements).checked_mul(self.block_bytes)
