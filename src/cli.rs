@@ -97,23 +97,23 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_JSON")]
         json: bool,
         /// A measured decode rate (tokens/s, one stream) to turn into bandwidth utilisation.
-        #[arg(long, value_parser = parse_positive)]
+        #[arg(long, env = "HALO_TOP_DECODE_TOK_S", value_parser = parse_positive)]
         decode_tok_s: Option<f64>,
         /// The context length (tokens) at which --decode-tok-s was measured.
-        #[arg(long, default_value_t = 512)]
+        #[arg(long, env = "HALO_TOP_CONTEXT", default_value_t = 512)]
         context: u64,
     },
     /// Measure this machine's memory bandwidth (STREAM-style read and triad, 1..N threads) and
     /// store the best read figure in the config file as the practical ceiling.
     Calibrate {
         /// Size of each of the three arrays, in MiB; keep it far above the caches.
-        #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, env = "HALO_TOP_ARRAY_MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
         array_mib: u64,
         /// Highest thread count to try (default: every logical CPU).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, env = "HALO_TOP_MAX_THREADS", value_parser = clap::value_parser!(u64).range(1..))]
         max_threads: Option<u64>,
         /// Runs per kernel and thread count; the best one counts.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
     },
     /// Play a recorded session file in the dashboard.
