@@ -140,9 +140,10 @@ pub fn run(
     };
     config::save_calibration(&path, &calibration)?;
     println!(
-        "best read {:.1} GB/s with {} threads: saved to {} as the practical ceiling",
+        "best read {:.1} GB/s with {} thread{}: saved to {} as the practical ceiling",
         best_read.read_gbps,
         best_read.threads,
+        if best_read.threads == 1 { "" } else { "s" },
         path.display()
     );
     if load.is_some_and(|l| l > 0.5) {
