@@ -6,6 +6,7 @@
 
 mod nvidia;
 mod own;
+pub mod roofline;
 
 use halo_collectors::Snapshot;
 
@@ -13,4 +14,5 @@ use halo_collectors::Snapshot;
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
     nvidia::derive(previous, current);
+    roofline::derive(previous, current);
 }

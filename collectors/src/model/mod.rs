@@ -9,11 +9,15 @@ mod derived;
 mod feed;
 mod host;
 mod nvidia;
+mod roofline;
+mod served_model;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
 pub use nvidia::*;
+pub use roofline::RooflineFigures;
+pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +43,10 @@ pub struct Snapshot {
     /// NVIDIA GPUs through NVML.
     #[serde(default)]
     pub nvidia: Option<NvidiaSection>,
+    /// The served model's GGUF profile and the memory bandwidth it runs against (the roofline's
+    /// fixed inputs). `None` when no model is known.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -58,6 +66,7 @@ impl Snapshot {
             interval_ms,
             host: None,
             nvidia: None,
+            model: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -73,6 +82,7 @@ impl Snapshot {
 pub enum Section {
     Host(Box<HostSection>),
     Nvidia(Box<NvidiaSection>),
+    Model(Box<ModelSection>),
 }
 
 impl Section {
@@ -81,6 +91,7 @@ impl Section {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
+            Section::Model(model) => snapshot.model = Some(*model),
         }
     }
 }
