@@ -45,6 +45,22 @@ pub struct Global {
 
     #[command(flatten)]
     pub roofline: RooflineArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Other halo-top machines shown beside this one.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// Another machine's `halo-top serve`, e.g. http://strix2:9464 (repeatable; in the
+    /// environment, separate several with commas). The dashboard then opens on the fleet view.
+    #[arg(long = "remote", global = true, env = "HALO_TOP_REMOTE", value_delimiter = ',', value_parser = parse_remote)]
+    pub remotes: Vec<String>,
+
+    /// Bearer token for the remotes (their `serve --token`).
+    #[arg(long, global = true, env = "HALO_TOP_REMOTE_TOKEN", hide_env_values = true)]
+    pub remote_token: Option<String>,
 }
 
 /// What the roofline needs to know that the machine does not say.
@@ -116,6 +132,18 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
     },
+    /// Run the collectors without a dashboard and serve them over HTTP: /metrics (Prometheus),
+    /// /snapshot (JSON), /stream (NDJSON, for other halo-top instances' --remote) and /health.
+    Serve {
+        /// Address to listen on. Loopback by default; give 0.0.0.0:9464 (and a --token) to let
+        /// other machines in.
+        #[arg(long, env = "HALO_TOP_LISTEN", default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Require `Authorization: Bearer TOKEN` on every path but /health. Prefer the
+        /// environment variable: a command line is visible to every user of the machine.
+        #[arg(long, env = "HALO_TOP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Play a recorded session file in the dashboard.
     Replay {
         /// A session file written by `record`.
@@ -155,6 +183,12 @@ fn parse_kv_type(text: &str) -> Result<String, String> {
         .find(|t| t.eq_ignore_ascii_case(text))
         .map(|t| t.to_string())
         .ok_or_else(|| format!("{text:?} is not a KV cache type ({})", known.join(", ")))
+}
+
+fn parse_remote(text: &str) -> Result<String, String> {
+    crate::remote::RemoteUrl::parse(text)
+        .map(|_| text.trim().to_string())
+        .map_err(|e| format!("{e:#}"))
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {

@@ -9,15 +9,17 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
+use crate::remote::{Remote, RemoteUrl};
 use crate::session::Header;
-use crate::{calibrate, hub, model_report, record, replay, sources, tui};
+use crate::{calibrate, hub, model_report, record, replay, serve, sources, tui};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => {
             let (feed, _hub) = hub::start(sources::build(&cli.global)?, cli.global.interval);
-            tui::run(feed).await?;
+            tui::run(feed, remotes(&cli.global)?).await?;
         }
+        Some(Command::Serve { listen, token }) => serve::run(&cli.global, listen, token).await?,
         Some(Command::Snapshot { json }) => {
             let snapshot = settled_snapshot(&cli.global).await?;
             if json {
@@ -51,7 +53,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Replay { file, speed, from }) => {
             let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = feed.mode.clone();
-            tui::run(feed).await?;
+            tui::run(feed, remotes(&cli.global)?).await?;
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
                 && let Some(error) = &state.error
             {
@@ -61,6 +63,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--remote` machines, each followed by its own task.
+fn remotes(global: &Global) -> Result<Vec<Remote>> {
+    let token = &global.fleet.remote_token;
+    global
+        .fleet
+        .remotes
+        .iter()
+        .map(|url| Ok(Remote::start(RemoteUrl::parse(url)?, token.clone())))
+        .collect()
 }
 
 fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {

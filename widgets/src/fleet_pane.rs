@@ -1,0 +1,203 @@
+//! The fleet view: one row per machine (this one first, then every `--remote`) with the figures
+//! that say how each is doing: decode tok/s, roofline %, CPU, temperatures, power, speculative
+//! acceptance, memory and the state of the link.
+
+use halo_collectors::Snapshot;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Row, Table, Widget};
+
+use crate::format;
+use crate::theme::{Level, Theme};
+
+/// Where a host's snapshots come from and whether they are current.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostStatus {
+    /// This machine's own collectors.
+    Local,
+    /// A remote not heard from yet.
+    Connecting,
+    Live,
+    /// No fresh snapshot for `age_s`: the numbers shown are that old.
+    Stale {
+        age_s: f64,
+    },
+    /// Gone: no numbers are shown, only why.
+    Unreachable {
+        error: String,
+    },
+}
+
+/// One machine of the fleet.
+pub struct FleetHost<'a> {
+    /// The URL for a remote, `local` for this machine: the name until a snapshot gives one.
+    pub label: &'a str,
+    pub snapshot: Option<&'a Snapshot>,
+    pub status: HostStatus,
+}
+
+/// The figures of one row, `None` where unknown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetFigures {
+    pub decode_tok_s: Option<f64>,
+    pub roofline_percent: Option<f64>,
+    pub cpu_percent: Option<f64>,
+    pub cpu_temp_c: Option<f64>,
+    /// The hottest GPU.
+    pub gpu_temp_c: Option<f64>,
+    /// Every GPU's power, summed.
+    pub gpu_power_w: Option<f64>,
+    pub acceptance_percent: Option<f64>,
+    pub memory_used_bytes: Option<u64>,
+    pub memory_total_bytes: Option<u64>,
+}
+
+impl FleetFigures {
+    pub fn of(s: &Snapshot) -> FleetFigures {
+        let host = s.host.as_ref();
+        let roofline = &s.derived.roofline;
+        let gpus = s.nvidia.iter().flat_map(|n| &n.devices);
+        let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let sum = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        FleetFigures {
+            decode_tok_s: roofline
+                .decode_steps_per_s
+                .zip(roofline.tokens_per_step)
+                .map(|(steps, tokens)| steps * tokens),
+            roofline_percent: roofline.utilisation_of_peak_percent,
+            cpu_percent: host.and_then(|h| h.cpu.total_percent),
+            cpu_temp_c: host.and_then(|h| h.tctl_c),
+            gpu_temp_c: gpus.clone().map(|d| d.temp_c).fold(None, max),
+            gpu_power_w: gpus.map(|d| d.power_w).fold(None, sum),
+            acceptance_percent: None,
+            memory_used_bytes: host.and_then(|h| h.memory.used_bytes),
+            memory_total_bytes: host.and_then(|h| h.memory.total_bytes),
+        }
+    }
+}
+
+pub struct FleetPane<'a> {
+    pub hosts: &'a [FleetHost<'a>],
+    /// The highlighted row (Enter opens its dashboard).
+    pub selected: usize,
+    pub theme: Theme,
+}
+
+fn status_text(status: &HostStatus) -> (String, Level) {
+    match status {
+        HostStatus::Local => ("local".into(), Level::Normal),
+        HostStatus::Connecting => ("connecting…".into(), Level::Unknown),
+        HostStatus::Live => ("live".into(), Level::Normal),
+        HostStatus::Stale { age_s } => (format!("stale {age_s:.0}s"), Level::Warn),
+        HostStatus::Unreachable { error } => (format!("UNREACHABLE {error}"), Level::Critical),
+    }
+}
+
+fn one_decimal(value: Option<f64>) -> String {
+    value.map_or_else(|| format::NA.to_string(), |v| format!("{v:.1}"))
+}
+
+impl Widget for &FleetPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let [table_area, hint] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        let block = Block::bordered()
+            .title(format!(" Fleet: {} hosts ", self.hosts.len()))
+            .title_style(theme.title());
+        let rows = self.hosts.iter().enumerate().map(|(i, host)| {
+            // An unreachable host's last numbers are not current: show none.
+            let snapshot = match host.status {
+                HostStatus::Unreachable { .. } => None,
+                _ => host.snapshot,
+            };
+            let figures = snapshot.map(FleetFigures::of).unwrap_or_default();
+            let name = host
+                .snapshot
+                .and_then(|s| s.host.as_ref()?.host_name.clone())
+                .unwrap_or_else(|| host.label.to_string());
+            let (status, level) = status_text(&host.status);
+            let watts =
+                figures.gpu_power_w.map_or_else(|| format::NA.to_string(), |w| format!("{w:.0} W"));
+            let memory = format!(
+                "{}/{}",
+                format::bytes(figures.memory_used_bytes),
+                format::bytes(figures.memory_total_bytes)
+            );
+            let marker = if i == self.selected { "›" } else { " " };
+            let row = Row::new([
+                format!("{marker}{name}"),
+                one_decimal(figures.decode_tok_s),
+                format::percent(figures.roofline_percent),
+                format::percent(figures.cpu_percent),
+                format::celsius(figures.cpu_temp_c),
+                format::celsius(figures.gpu_temp_c),
+                watts,
+                format::percent(figures.acceptance_percent),
+                memory,
+                status,
+            ])
+            .style(theme.level(level));
+            if i == self.selected { row.style(theme.highlight()) } else { row }
+        });
+        let widths = [
+            Constraint::Fill(2),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(19),
+            Constraint::Fill(3),
+        ];
+        Table::new(rows, widths)
+            .header(
+                Row::new([
+                    " HOST", "TOK/S", "ROOFLN", "CPU", "CPU°C", "GPU°C", "POWER", "ACCEPT",
+                    "MEMORY", "STATUS",
+                ])
+                .style(theme.title()),
+            )
+            .block(block)
+            .render(table_area, buf);
+        Line::styled(
+            "↑↓ select  Enter open a host's dashboard  f back to the fleet  q quit",
+            Style::from(theme.dim()),
+        )
+        .render(hint, buf);
+    }
+}
+
+/// One line over a remote host's dashboard while its numbers are not current.
+pub struct LinkBanner<'a> {
+    pub label: &'a str,
+    pub status: &'a HostStatus,
+    pub theme: Theme,
+}
+
+impl Widget for &LinkBanner<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let text = match self.status {
+            HostStatus::Local | HostStatus::Live => return,
+            HostStatus::Connecting => format!(" {}: connecting… ", self.label),
+            HostStatus::Stale { age_s } => {
+                format!(" {}: no snapshot for {age_s:.0}s, numbers are stale ", self.label)
+            }
+            HostStatus::Unreachable { error } => format!(" UNREACHABLE {error} "),
+        };
+        Line::styled(text, self.theme.highlight()).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests;
