@@ -7,7 +7,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Row, Table, Widget};
+use ratatui::widgets::{Block, Paragraph, Row, Table, Widget, Wrap};
 
 use crate::format;
 use crate::theme::{Level, Theme};
@@ -97,7 +97,7 @@ fn status_text(status: &HostStatus) -> (String, Level) {
         HostStatus::Connecting => ("connecting…".into(), Level::Unknown),
         HostStatus::Live => ("live".into(), Level::Normal),
         HostStatus::Stale { age_s } => (format!("stale {age_s:.0}s"), Level::Warn),
-        HostStatus::Unreachable { error } => (format!("UNREACHABLE {error}"), Level::Critical),
+        HostStatus::Unreachable { .. } => ("UNREACHABLE".into(), Level::Critical),
     }
 }
 
@@ -108,8 +108,13 @@ fn one_decimal(value: Option<f64>) -> String {
 impl Widget for &FleetPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
-        let [table_area, hint] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        let table_height = self.hosts.len() as u16 + 3;
+        let [table_area, problems, hint] = Layout::vertical([
+            Constraint::Length(table_height),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
         let block = Block::bordered()
             .title(format!(" Fleet: {} hosts ", self.hosts.len()))
             .title_style(theme.title());
@@ -120,18 +125,21 @@ impl Widget for &FleetPane<'_> {
                 _ => host.snapshot,
             };
             let figures = snapshot.map(FleetFigures::of).unwrap_or_default();
-            let name = host
-                .snapshot
-                .and_then(|s| s.host.as_ref()?.host_name.clone())
-                .unwrap_or_else(|| host.label.to_string());
+            let host_name = host.snapshot.and_then(|s| s.host.as_ref()?.host_name.clone());
+            let name = match (host_name, &host.status) {
+                (Some(name), HostStatus::Local) => name,
+                // Remotes also show where they are: two boxes may share a host name.
+                (Some(name), _) => format!("{name} {}", host.label.trim_start_matches("http://")),
+                (None, _) => host.label.to_string(),
+            };
             let (status, level) = status_text(&host.status);
             let watts =
                 figures.gpu_power_w.map_or_else(|| format::NA.to_string(), |w| format!("{w:.0} W"));
-            let memory = format!(
-                "{}/{}",
-                format::bytes(figures.memory_used_bytes),
-                format::bytes(figures.memory_total_bytes)
-            );
+            let memory = figures
+                .memory_used_bytes
+                .zip(figures.memory_total_bytes)
+                .filter(|(_, total)| *total > 0)
+                .map(|(used, total)| used as f64 / total as f64 * 100.0);
             let marker = if i == self.selected { "›" } else { " " };
             let row = Row::new([
                 format!("{marker}{name}"),
@@ -142,34 +150,46 @@ impl Widget for &FleetPane<'_> {
                 format::celsius(figures.gpu_temp_c),
                 watts,
                 format::percent(figures.acceptance_percent),
-                memory,
+                format::percent(memory),
                 status,
             ])
             .style(theme.level(level));
             if i == self.selected { row.style(theme.highlight()) } else { row }
         });
         let widths = [
-            Constraint::Fill(2),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(19),
             Constraint::Fill(3),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(11),
         ];
         Table::new(rows, widths)
             .header(
                 Row::new([
-                    " HOST", "TOK/S", "ROOFLN", "CPU", "CPU°C", "GPU°C", "POWER", "ACCEPT",
-                    "MEMORY", "STATUS",
+                    " HOST", "TOK/S", "ROOF", "CPU", "CPU°C", "GPU°C", "POWER", "ACCEPT", "MEMORY",
+                    "STATUS",
                 ])
                 .style(theme.title()),
             )
             .block(block)
             .render(table_area, buf);
+        // The whole reason a host is unreachable does not fit in its row.
+        let why: Vec<Line> = self
+            .hosts
+            .iter()
+            .filter_map(|h| match &h.status {
+                HostStatus::Unreachable { error } => {
+                    Some(Line::styled(format!(" {error}"), theme.level(Level::Critical)))
+                }
+                _ => None,
+            })
+            .collect();
+        Paragraph::new(why).wrap(Wrap { trim: false }).render(problems, buf);
         Line::styled(
             "↑↓ select  Enter open a host's dashboard  f back to the fleet  q quit",
             Style::from(theme.dim()),
