@@ -143,6 +143,9 @@ pub enum Command {
         /// environment variable: a command line is visible to every user of the machine.
         #[arg(long, env = "HALO_TOP_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Connections served at once (each /stream client holds one); more are refused with 503.
+        #[arg(long, env = "HALO_TOP_MAX_CONNECTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_connections: u32,
     },
     /// Play a recorded session file in the dashboard.
     Replay {

@@ -19,7 +19,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let (feed, _hub) = hub::start(sources::build(&cli.global)?, cli.global.interval);
             tui::run(feed, remotes(&cli.global)?).await?;
         }
-        Some(Command::Serve { listen, token }) => serve::run(&cli.global, listen, token).await?,
+        Some(Command::Serve { listen, token, max_connections }) => {
+            let limits =
+                serve::Limits { connections: max_connections as usize, ..Default::default() };
+            serve::run(&cli.global, listen, token, limits).await?
+        }
         Some(Command::Snapshot { json }) => {
             let snapshot = settled_snapshot(&cli.global).await?;
             if json {

@@ -163,7 +163,8 @@ pub fn handle(
     let latest = exporter.latest();
     match (path, latest) {
         ("/health", latest) => health(latest.as_deref()),
-        ("/metrics" | "/snapshot" | "/stream", None) => {
+        ("/stream", latest) => stream(exporter, latest),
+        ("/metrics" | "/snapshot", None) => {
             text(StatusCode::SERVICE_UNAVAILABLE, "no snapshot yet\n")
         }
         ("/metrics", Some(s)) => {
@@ -179,7 +180,6 @@ pub fn handle(
             }
         }
         ("/snapshot", Some(s)) => full(StatusCode::OK, "application/json", exporter.json(&s)),
-        ("/stream", Some(s)) => stream(exporter, s),
         _ => text(StatusCode::NOT_FOUND, "try /metrics, /snapshot, /stream or /health\n"),
     }
 }
@@ -211,20 +211,25 @@ fn health(latest: Option<&halo_collectors::Snapshot>) -> Response<Body> {
     full(status, "application/json", body)
 }
 
-/// The latest snapshot at once, then every new one, a JSON object a line. A client that falls
-/// behind by more than the feed's buffer skips snapshots (the gap shows in `seq`).
-fn stream(exporter: &Arc<Exporter>, latest: Arc<halo_collectors::Snapshot>) -> Response<Body> {
-    let first = exporter.json(&latest);
+/// The latest snapshot at once (if there is one yet), then every new one, a JSON object a
+/// line. A client that falls behind by more than the feed's buffer skips snapshots (the gap
+/// shows in `seq`).
+fn stream(
+    exporter: &Arc<Exporter>,
+    latest: Option<Arc<halo_collectors::Snapshot>>,
+) -> Response<Body> {
+    let first = latest.as_ref().map(|s| exporter.json(s));
+    let sent_seq = latest.map(|s| s.seq);
     let receiver = exporter.feed.subscribe();
     let exporter = exporter.clone();
     let rest = futures::stream::unfold(
-        (receiver, exporter, latest.seq),
+        (receiver, exporter, sent_seq),
         |(mut receiver, exporter, mut sent_seq)| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(s) if s.seq <= sent_seq => continue,
+                    Ok(s) if sent_seq.is_some_and(|sent| s.seq <= sent) => continue,
                     Ok(s) => {
-                        sent_seq = s.seq;
+                        sent_seq = Some(s.seq);
                         let line = exporter.json(&s);
                         return Some((line, (receiver, exporter, sent_seq)));
                     }
@@ -234,9 +239,8 @@ fn stream(exporter: &Arc<Exporter>, latest: Arc<halo_collectors::Snapshot>) -> R
             }
         },
     );
-    let lines = futures::stream::once(async move { first })
-        .chain(rest)
-        .map(|line| Ok::<_, Infallible>(Frame::data(line)));
+    let lines =
+        futures::stream::iter(first).chain(rest).map(|line| Ok::<_, Infallible>(Frame::data(line)));
     let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));
     response
         .headers_mut()

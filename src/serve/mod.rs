@@ -27,7 +27,12 @@ use crate::{hub, sources};
 pub use http::{Limits, Server};
 
 /// Runs the collectors and serves them on `listen` until SIGINT, SIGTERM or SIGHUP.
-pub async fn run(global: &Global, listen: SocketAddr, token: Option<String>) -> Result<()> {
+pub async fn run(
+    global: &Global,
+    listen: SocketAddr,
+    token: Option<String>,
+    limits: Limits,
+) -> Result<()> {
     let mut shutdown = Shutdown::listen()?;
     let (feed, _hub) = hub::start(sources::build(global)?, global.interval);
     let host = std::fs::read_to_string(global.procfs_root.join("sys/kernel/hostname"))
@@ -39,7 +44,7 @@ pub async fn run(global: &Global, listen: SocketAddr, token: Option<String>) -> 
              can read this machine's metrics and process list"
         );
     }
-    let server = Server::bind(listen, Exporter::new(feed, host), token, Limits::default())
+    let server = Server::bind(listen, Exporter::new(feed, host), token, limits)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     // Tests and scripts read the port from this line when they ask for port 0.

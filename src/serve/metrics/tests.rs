@@ -66,7 +66,9 @@ fn counters_gauges_units_and_labels() {
     assert!(text.ends_with("# EOF\n"));
     assert!(text.contains("# TYPE halo_nvidia_energy_joules counter\n"), "{text}");
     assert!(text.contains("# UNIT halo_nvidia_energy_joules joules\n"), "{text}");
-    assert!(text.contains("halo_nvidia_energy_joules_total{host=\"strix\",device=\"0\"} 123.456\n"));
+    assert!(
+        text.contains("halo_nvidia_energy_joules_total{host=\"strix\",device=\"0\"} 123.456\n")
+    );
     // Label values are escaped.
     assert!(text.contains(r#"cpu_model="AMD \"RYZEN\" AI MAX+ 395""#), "{text}");
 

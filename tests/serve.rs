@@ -1,0 +1,184 @@
+//! `halo-top serve` end to end: the real binary on a loopback port, read over real HTTP.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use halo_collectors::Snapshot;
+use support::serve::{Served, fixture_machine, get, raw};
+
+fn machine(name: &str) -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    fixture_machine(dir.path(), name, 128 * 1024 * 1024, 71.5);
+    let args = vec![
+        "--interval".into(),
+        "200ms".into(),
+        "--procfs-root".into(),
+        dir.path().join("proc").display().to_string(),
+        "--sysfs-root".into(),
+        dir.path().join("sys").display().to_string(),
+    ];
+    (dir, args)
+}
+
+fn serve(args: &[String], extra: &[&str]) -> Served {
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend(["serve", "--listen", "127.0.0.1:0"]);
+    all.extend(extra);
+    Served::start(&all)
+}
+
+/// Waits until `/metrics` answers 200 (the first snapshot is taken).
+fn metrics(served: &Served, headers: &[&str]) -> support::serve::Response {
+    for _ in 0..100 {
+        let r = get(served.addr, "/metrics", headers);
+        if r.status == 200 {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no metrics within 10 s");
+}
+
+/// `promtool check metrics` (Debian's `prometheus` package; scripts/test installs it): the
+/// exporter's output passes Prometheus' own linter. Fails when promtool is missing.
+fn promtool_check(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test installs Debian's prometheus package)");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed ({}):\n{}{}\non:\n{text}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_snapshot_stream_and_health() {
+    let (_dir, args) = machine("strix-a");
+    let served = serve(&args, &[]);
+
+    let classic = metrics(&served, &[]);
+    assert!(classic.headers.contains("content-type: text/plain; version=0.0.4"), "{classic:?}");
+    assert!(
+        classic.body.contains(r#"halo_host_memory_total_bytes{host="strix-a"} 137438953472.0"#)
+    );
+    assert!(classic.body.contains(r#"halo_host_cpu_temperature_celsius{host="strix-a"} 71.5"#));
+    assert!(classic.body.contains("# TYPE halo_top_cpu_seconds_total counter"), "{}", classic.body);
+    promtool_check(&classic.body);
+
+    let open = metrics(&served, &["Accept: application/openmetrics-text;version=1.0.0,*/*;q=0.1"]);
+    assert!(open.headers.contains("content-type: application/openmetrics-text; version=1.0.0"));
+    assert!(open.body.ends_with("# EOF\n"), "{}", open.body);
+    assert!(open.body.contains("# TYPE halo_top_cpu_seconds counter"));
+
+    let snapshot = served.get("/snapshot");
+    assert_eq!(snapshot.status, 200);
+    assert!(snapshot.headers.contains("content-type: application/json"));
+    let snapshot: Snapshot = serde_json::from_str(&snapshot.body).expect("a snapshot");
+    assert_eq!(snapshot.host.unwrap().host_name.as_deref(), Some("strix-a"));
+
+    let health = served.get("/health");
+    assert_eq!(health.status, 200, "{health:?}");
+    assert!(health.body.contains("\"status\":\"ok\""));
+
+    // /stream: one snapshot a line, as they are taken.
+    let mut stream = TcpStream::connect(served.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(stream, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut seqs = Vec::new();
+    let mut line = String::new();
+    while seqs.len() < 3 {
+        line.clear();
+        reader.read_line(&mut line).expect("a /stream line");
+        // Chunk sizes and blank lines sit between the snapshots.
+        if let Ok(s) = serde_json::from_str::<Snapshot>(line.trim()) {
+            seqs.push(s.seq);
+        }
+    }
+    assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+}
+
+#[test]
+fn rejects_what_it_does_not_serve() {
+    let (_dir, args) = machine("strix-a");
+    let served = serve(&args, &[]);
+    metrics(&served, &[]);
+    let post = raw(
+        served.addr,
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(post.status, 405);
+    let body = raw(
+        served.addr,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    assert_eq!(body.status, 413);
+    assert_eq!(served.get("/etc/passwd").status, 404);
+    assert_eq!(served.get("/metrics/../../etc/passwd").status, 404);
+    let garbage = raw(served.addr, b"\x00\x01 garbage that is not HTTP\r\n\r\n");
+    assert!(garbage.status == 400 || garbage.status == 0, "{garbage:?}");
+    let huge =
+        format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(64 * 1024));
+    let huge = raw(served.addr, huge.as_bytes());
+    assert!(huge.status == 431 || huge.status == 400 || huge.status == 0, "{huge:?}");
+    // Still serving after all that.
+    assert_eq!(served.get("/metrics").status, 200);
+}
+
+#[test]
+fn token_and_connection_limit() {
+    let (_dir, args) = machine("strix-a");
+    let served = serve(&args, &["--token", "s3cret", "--max-connections", "2"]);
+    for _ in 0..100 {
+        if served.get("/health").status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(served.get("/health").status, 200, "/health needs no token");
+    let denied = served.get("/metrics");
+    assert_eq!(denied.status, 401);
+    assert!(denied.headers.contains("www-authenticate: bearer"));
+    assert_eq!(get(served.addr, "/snapshot", &["Authorization: Bearer wrong"]).status, 401);
+    assert_eq!(get(served.addr, "/metrics", &["Authorization: Bearer s3cret"]).status, 200);
+
+    // Two clients hold the two connections open; a third is refused, then served once one
+    // leaves.
+    let hold = || {
+        let mut s = TcpStream::connect(served.addr).unwrap();
+        write!(s, "GET /stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\r\n")
+            .unwrap();
+        let mut first = String::new();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        reader.read_line(&mut first).unwrap();
+        assert!(first.contains("200"), "{first}");
+        s
+    };
+    let first = hold();
+    let _second = hold();
+    let refused = served.get("/health");
+    assert_eq!(refused.status, 503, "{refused:?}");
+    drop(first);
+    let mut served_again = false;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        if served.get("/health").status == 200 {
+            served_again = true;
+            break;
+        }
+    }
+    assert!(served_again, "the connection slot was not given back");
+}

@@ -1,0 +1,144 @@
+//! `halo-top serve` as a child process, and a bare HTTP/1.1 client for it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::halo_top;
+
+/// A running `halo-top ... serve`; killed when dropped.
+pub struct Served {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Served {
+    /// Starts `halo-top ARGS` (which must include `serve`) and waits for its address.
+    pub fn start(args: &[&str]) -> Served {
+        let mut child = halo_top()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start halo-top serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("halo-top: serving http://") {
+                        let addr = rest.split_whitespace().next().expect("an address");
+                        break addr.parse().expect("a socket address");
+                    }
+                    seen.push(line);
+                }
+                Err(_) => panic!("halo-top serve did not start; stderr:\n{}", seen.join("\n")),
+            }
+        };
+        Served { child, addr }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        get(self.addr, path, &[])
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// The header lines, lower-cased.
+    pub headers: String,
+    pub body: String,
+}
+
+/// Sends `GET path` with `headers` (`"Name: value"`) and reads the whole response.
+pub fn get(addr: SocketAddr, path: &str, headers: &[&str]) -> Response {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        request += &format!("{h}\r\n");
+    }
+    request += "\r\n";
+    raw(addr, request.as_bytes())
+}
+
+/// Sends `bytes` as they are and reads until the server closes.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(bytes).expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read the response");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Response { status, headers: head.to_lowercase(), body: dechunk(&head.to_lowercase(), body) }
+}
+
+fn dechunk(head: &str, body: &str) -> String {
+    if !head.contains("transfer-encoding: chunked") {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || tail.len() < size {
+            break;
+        }
+        out += &tail[..size];
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A machine for the collectors to read: `proc/` and `sys/` under `root`, with its own host
+/// name, memory and temperatures, so that two of them look like two boxes.
+pub fn fixture_machine(root: &std::path::Path, host: &str, mem_total_kb: u64, tctl_c: f64) {
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "proc/stat",
+        "cpu  100 0 50 900 0 0 0 0\ncpu0 50 0 25 450 0 0 0 0\ncpu1 50 0 25 450 0 0 0 0\n",
+    );
+    write(
+        "proc/meminfo",
+        &format!(
+            "MemTotal: {mem_total_kb} kB\nMemAvailable: {} kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+            mem_total_kb / 4
+        ),
+    );
+    write("proc/loadavg", "1.00 0.50 0.25 1/100 42\n");
+    write("proc/uptime", "3600.00 7000.00\n");
+    write("proc/sys/kernel/hostname", &format!("{host}\n"));
+    write("proc/sys/kernel/osrelease", "6.17.0-halo\n");
+    write("sys/class/hwmon/hwmon0/name", "k10temp\n");
+    write("sys/class/hwmon/hwmon0/temp1_label", "Tctl\n");
+    write("sys/class/hwmon/hwmon0/temp1_input", &format!("{}\n", (tctl_c * 1000.0) as i64));
+}
