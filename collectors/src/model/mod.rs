@@ -5,10 +5,14 @@
 //! units live in field names; new fields carry `#[serde(default)]` so older session files still
 //! load, and [`SCHEMA`] changes only on a breaking change.
 
+mod amdgpu;
+mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
 
+pub use amdgpu::*;
+pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
@@ -34,6 +38,9 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
+    #[serde(default)]
+    pub amdgpu: Option<AmdgpuSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -52,6 +59,7 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            amdgpu: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -66,6 +74,7 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    Amdgpu(Box<AmdgpuSection>),
 }
 
 impl Section {
@@ -73,6 +82,7 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
         }
     }
 }
