@@ -118,6 +118,7 @@ fn summary(s: &Snapshot) -> String {
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
     }
+    out += &crate::amdgpu_summary::summary(s);
     for src in &s.sources {
         let state = match &src.status {
             SourceStatus::Ok => "ok".to_string(),
