@@ -48,7 +48,11 @@ fn main() {
         std::hint::black_box(amd.read().expect("amdgpu sample"));
     });
     println!("amdgpu collector on the strix-halo-load fixture ({samples} samples each)");
-    println!("  full sample (discovery, pp_dpm, fd walk, reads): median {full_median:.0} µs, p90 {full_p90:.0} µs");
-    println!("  steady sample (per-sample reads only):           median {steady_median:.0} µs, p90 {steady_p90:.0} µs");
+    println!(
+        "  full sample (discovery, pp_dpm, fd walk, reads): median {full_median:.0} µs, p90 {full_p90:.0} µs"
+    );
+    println!(
+        "  steady sample (per-sample reads only):           median {steady_median:.0} µs, p90 {steady_p90:.0} µs"
+    );
     println!("  target: a full sample under 300 µs of CPU");
 }

@@ -28,7 +28,8 @@ pub fn summary(s: &Snapshot) -> String {
     if let Some(amd) = &s.amdgpu {
         for card in &amd.cards {
             card_lines(&mut out, card, s);
-            let mine = amd.processes.clients.iter().filter(|p| p.card.as_deref() == Some(&card.card));
+            let mine =
+                amd.processes.clients.iter().filter(|p| p.card.as_deref() == Some(&card.card));
             for process in mine {
                 process_line(&mut out, process, s);
             }

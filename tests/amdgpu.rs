@@ -5,8 +5,8 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use halo_collectors::amdgpu::testing::{FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs};
 use halo_collectors::SourceStatus;
+use halo_collectors::amdgpu::testing::{FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs};
 use halo_top::session::Session;
 use serde_json::Value;
 use support::{halo_top, run_ok};
@@ -23,7 +23,7 @@ fn snapshot_json(sysfs: &Path, procfs: &Path) -> Value {
 }
 
 fn status<'a>(snapshot: &'a Value, source: &str) -> &'a Value {
-    let sources = snapshot["sources"].as_array().unwrap();
+    let sources = snapshot["sources"].as_array().expect("sources");
     &sources.iter().find(|s| s["name"] == source).unwrap_or_else(|| panic!("no {source}"))["status"]
 }
 

@@ -39,10 +39,14 @@ pub fn unified_memory(
         .zip(host.available_bytes)
         .zip(gpu.gtt_used_bytes)
         .map(|((total, available), gtt)| total.saturating_sub(available).saturating_sub(gtt));
-    let gtt_headroom =
-        gpu.gtt_allocatable_bytes.zip(gpu.gtt_used_bytes).map(|(cap, used)| cap.saturating_sub(used));
-    let vram_free =
-        gpu.vram_total_bytes.zip(gpu.vram_used_bytes).map(|(total, used)| total.saturating_sub(used));
+    let gtt_headroom = gpu
+        .gtt_allocatable_bytes
+        .zip(gpu.gtt_used_bytes)
+        .map(|(cap, used)| cap.saturating_sub(used));
+    let vram_free = gpu
+        .vram_total_bytes
+        .zip(gpu.vram_used_bytes)
+        .map(|(total, used)| total.saturating_sub(used));
     let largest = card_processes
         .iter()
         .filter_map(|p| Some((p, p.gpu_memory_bytes?)))
@@ -61,7 +65,10 @@ pub fn unified_memory(
         gtt_allocatable_bytes: gpu.gtt_allocatable_bytes,
         host_available_bytes: host.available_bytes,
         host_used_excluding_gtt_bytes: host_used_excluding_gtt,
-        gpu_used_bytes: gpu.vram_used_bytes.zip(gpu.gtt_used_bytes).map(|(v, g)| v.saturating_add(g)),
+        gpu_used_bytes: gpu
+            .vram_used_bytes
+            .zip(gpu.gtt_used_bytes)
+            .map(|(v, g)| v.saturating_add(g)),
         // GTT can grow only into memory that is available, and only up to the TTM cap.
         gpu_headroom_bytes: vram_free
             .zip(gtt_headroom)
@@ -79,7 +86,9 @@ mod tests {
 
     #[test]
     fn meminfo() {
-        let m = parse_meminfo("MemTotal:       131155886 kB\nMemFree: 1 kB\nMemAvailable:    94012332 kB\n");
+        let m = parse_meminfo(
+            "MemTotal:       131155886 kB\nMemFree: 1 kB\nMemAvailable:    94012332 kB\n",
+        );
         assert_eq!(m.total_bytes, Some(131_155_886 * 1024));
         assert_eq!(m.available_bytes, Some(94_012_332 * 1024));
         assert_eq!(parse_meminfo("garbage"), HostMemory::default());
@@ -96,8 +105,18 @@ mod tests {
             gtt_allocatable_bytes: Some(120 * GIB),
         };
         let host = HostMemory { total_bytes: Some(125 * GIB), available_bytes: Some(89 * GIB) };
-        let llama = GpuProcess { pid: 4242, name: "llama-server".into(), gpu_memory_bytes: Some(28 * GIB), ..Default::default() };
-        let shell = GpuProcess { pid: 1830, name: "gnome-shell".into(), gpu_memory_bytes: Some(GIB / 4), ..Default::default() };
+        let llama = GpuProcess {
+            pid: 4242,
+            name: "llama-server".into(),
+            gpu_memory_bytes: Some(28 * GIB),
+            ..Default::default()
+        };
+        let shell = GpuProcess {
+            pid: 1830,
+            name: "gnome-shell".into(),
+            gpu_memory_bytes: Some(GIB / 4),
+            ..Default::default()
+        };
         let b = unified_memory(&gpu, host, &[&shell, &llama]);
         let pool = b.pool_bytes.unwrap();
         assert_eq!(pool, 125 * GIB + GIB / 2);
@@ -129,6 +148,9 @@ mod tests {
         assert_eq!(b.gpu_headroom_bytes, Some(66_818_834_432 - 60 * GIB));
         assert_eq!(b.largest_process, None);
         let b = unified_memory(&gpu, HostMemory::default(), &[]);
-        assert_eq!((b.pool_bytes, b.host_used_excluding_gtt_bytes, b.gpu_headroom_bytes), (None, None, None));
+        assert_eq!(
+            (b.pool_bytes, b.host_used_excluding_gtt_bytes, b.gpu_headroom_bytes),
+            (None, None, None)
+        );
     }
 }

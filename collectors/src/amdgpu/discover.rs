@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::model::{GpuIdentity, GpuKind};
 use crate::source::SourceError;
-use crate::sysfs::{ReadError, list_dir, read_text, read_trimmed};
+use crate::sysfs::{ReadError, list_dir};
 
-use super::text::read_number;
+use super::text::{read_number, read_small_text, read_trimmed};
 
 /// A card found at discovery: what stays the same while the machine runs.
 #[derive(Debug, Clone)]
@@ -41,7 +41,8 @@ pub fn discover(sysfs_root: &Path) -> Result<Vec<Card>, SourceError> {
 
 /// `card1`, not `card1-DP-1` (connectors share the prefix) nor `renderD128`.
 fn is_card_name(name: &str) -> bool {
-    name.strip_prefix("card").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    name.strip_prefix("card")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn identify(class: &Path, name: String, card_dir: &Path) -> Option<Card> {
@@ -98,17 +99,23 @@ fn driver_name(device_dir: &Path) -> Option<String> {
 }
 
 fn uevent(device_dir: &Path, key: &str) -> Option<String> {
-    let text = read_text(&device_dir.join("uevent")).ok()?;
+    let text = read_small_text(&device_dir.join("uevent")).ok()?;
     text.lines().find_map(|l| Some(l.strip_prefix(key)?.strip_prefix('=')?.trim().to_string()))
 }
 
-/// The PCI address: the basename of the device's real path (`0000:c5:00.0`), or `PCI_SLOT_NAME`
-/// from `uevent` where the tree has no symlinks.
+/// The PCI address. `cardN/device` is a symlink to `../../../0000:c5:00.0`, so the basename of
+/// its target is the BDF (one readlink, where a realpath walks every component); failing that,
+/// the basename of the real path, then `PCI_SLOT_NAME` from `uevent` where the tree has no
+/// symlinks.
 fn pci_bdf(device_dir: &Path) -> Option<String> {
-    std::fs::canonicalize(device_dir)
+    let basename = |p: PathBuf| Some(p.file_name()?.to_str()?.to_string());
+    std::fs::read_link(device_dir)
         .ok()
-        .and_then(|p| Some(p.file_name()?.to_str()?.to_string()))
+        .and_then(basename)
         .filter(|name| looks_like_bdf(name))
+        .or_else(|| {
+            std::fs::canonicalize(device_dir).ok().and_then(basename).filter(|n| looks_like_bdf(n))
+        })
         .or_else(|| uevent(device_dir, "PCI_SLOT_NAME"))
 }
 
@@ -117,23 +124,28 @@ fn looks_like_bdf(name: &str) -> bool {
     b.len() == 12 && b[4] == b':' && b[7] == b':' && b[10] == b'.'
 }
 
-/// The `renderD*` node of the same PCI device.
+/// The `renderD*` node of the same PCI device: the device's own `drm/` directory lists it next
+/// to `cardN`; failing that, a `renderD*` in `class/drm` whose device has the same BDF.
 fn render_node(class: &Path, device_dir: &Path, bdf: Option<&str>) -> Option<String> {
-    let real = std::fs::canonicalize(device_dir).ok();
-    let nodes = list_dir(class, |n| n.starts_with("renderD")).ok()?;
+    let is_render = |n: &str| n.starts_with("renderD");
+    let own = list_dir(&device_dir.join("drm"), is_render).unwrap_or_default();
+    if let Some((name, _)) = own.into_iter().next() {
+        return Some(name);
+    }
+    let bdf = bdf?;
+    let nodes = list_dir(class, is_render).ok()?;
     nodes.into_iter().find_map(|(name, dir)| {
-        let other = dir.join("device");
-        let same = real.is_some() && std::fs::canonicalize(&other).ok() == real;
-        (same || (bdf.is_some() && pci_bdf(&other).as_deref() == bdf)).then_some(name)
+        (pci_bdf(&dir.join("device")).as_deref() == Some(bdf)).then_some(name)
     })
 }
 
 /// The device's hwmon chip: `device/hwmon/hwmonN` with `name` = `amdgpu`.
 fn amdgpu_hwmon(device_dir: &Path) -> Option<PathBuf> {
     let chips = list_dir(&device_dir.join("hwmon"), |n| n.starts_with("hwmon")).ok()?;
-    chips.into_iter().map(|(_, dir)| dir).find(|dir| {
-        read_trimmed(&dir.join("name")).is_ok_and(|n| n == "amdgpu")
-    })
+    chips
+        .into_iter()
+        .map(|(_, dir)| dir)
+        .find(|dir| read_trimmed(&dir.join("name")).is_ok_and(|n| n == "amdgpu"))
 }
 
 /// Codename and APU/dGPU for device ids worth naming (libdrm `amdgpu.ids`, PCI id lists).
@@ -211,10 +223,12 @@ mod tests {
         assert_eq!(id.pci_bdf.as_deref(), Some("0000:c5:00.0"), "from the real path");
         assert_eq!(id.render_node.as_deref(), Some("renderD128"));
         assert_eq!(id.hwmon.as_deref(), Some("hwmon5"));
-        assert!(std::fs::symlink_metadata(fixture_sysfs("strix-halo-load").join("class/drm/card1"))
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            std::fs::symlink_metadata(fixture_sysfs("strix-halo-load").join("class/drm/card1"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
@@ -238,7 +252,9 @@ mod tests {
     #[test]
     fn names_and_bdfs() {
         assert!(is_card_name("card0") && is_card_name("card12"));
-        assert!(!is_card_name("card1-DP-1") && !is_card_name("card") && !is_card_name("renderD128"));
+        assert!(
+            !is_card_name("card1-DP-1") && !is_card_name("card") && !is_card_name("renderD128")
+        );
         assert!(looks_like_bdf("0000:c5:00.0") && !looks_like_bdf("card1"));
         assert_eq!(marketing_name(0x1586, 0xd5).as_deref(), Some("AMD Radeon 8040S Graphics"));
         assert_eq!(marketing_name(0x1586, 0xff), None);

@@ -26,7 +26,8 @@ pub fn parse(text: &str) -> Option<DrmClient> {
     let mut client = DrmClient::default();
     let mut driver = None;
     // drm-total-* (kernels 6.11+) wins over the legacy drm-memory-* alias.
-    let (mut total, mut legacy): (BTreeMap<&str, u64>, BTreeMap<&str, u64>) = Default::default();
+    let mut total = [None; 3];
+    let mut legacy = [None; 3];
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else { continue };
         let value = value.trim();
@@ -34,32 +35,28 @@ pub fn parse(text: &str) -> Option<DrmClient> {
             "drm-driver" => driver = Some(value.to_string()),
             "drm-client-id" => client.client_id = value.parse().ok(),
             "drm-pdev" => client.pdev = Some(value.to_string()),
+            "drm-total-vram" => total[0] = parse_size(value),
+            "drm-total-gtt" => total[1] = parse_size(value),
+            "drm-total-cpu" => total[2] = parse_size(value),
+            "drm-memory-vram" => legacy[0] = parse_size(value),
+            "drm-memory-gtt" => legacy[1] = parse_size(value),
+            "drm-memory-cpu" => legacy[2] = parse_size(value),
             key => {
-                if let Some(region) = key.strip_prefix("drm-total-") {
-                    if let Some(bytes) = parse_size(value) {
-                        total.insert(region, bytes);
-                    }
-                } else if let Some(region) = key.strip_prefix("drm-memory-") {
-                    if let Some(bytes) = parse_size(value) {
-                        legacy.insert(region, bytes);
-                    }
-                } else if let Some(engine) = key.strip_prefix("drm-engine-") {
-                    // `drm-engine-capacity-*` is i915/xe only; amdgpu's capacity is 1.
-                    if !engine.starts_with("capacity-")
-                        && let Some(ns) = value.strip_suffix("ns").and_then(|v| v.trim().parse::<u64>().ok())
-                    {
-                        // UVD and VCN decode both print as `dec`: add them up.
-                        *client.engine_ns.entry(engine.to_string()).or_insert(0) += ns;
-                    }
+                // `drm-engine-capacity-*` is i915/xe only; amdgpu's capacity is 1.
+                if let Some(engine) = key.strip_prefix("drm-engine-")
+                    && !engine.starts_with("capacity-")
+                    && let Some(ns) =
+                        value.strip_suffix("ns").and_then(|v| v.trim().parse::<u64>().ok())
+                {
+                    // UVD and VCN decode both print as `dec`: add them up.
+                    *client.engine_ns.entry(engine.to_string()).or_insert(0) += ns;
                 }
             }
         }
     }
     client.driver = driver?;
-    let region = |name: &str| total.get(name).or_else(|| legacy.get(name)).copied();
-    client.vram_bytes = region("vram");
-    client.gtt_bytes = region("gtt");
-    client.cpu_bytes = region("cpu");
+    [client.vram_bytes, client.gtt_bytes, client.cpu_bytes] =
+        [0, 1, 2].map(|i| total[i].or(legacy[i]));
     Some(client)
 }
 

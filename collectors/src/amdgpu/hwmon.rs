@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use crate::model::GpuHwmon;
-use crate::sysfs::{ReadError, read_trimmed};
+use crate::sysfs::ReadError;
 
-use super::text::{Problems, read_number};
+use super::text::{Problems, read_number, read_trimmed};
 
 /// Reads what exists; nothing here is required.
 pub fn read(hwmon_dir: &Path, smu14: bool, problems: &mut Problems) -> GpuHwmon {
@@ -19,12 +19,15 @@ pub fn read(hwmon_dir: &Path, smu14: bool, problems: &mut Problems) -> GpuHwmon 
     // ASICs expose only one of them.
     let (power_file, power_raw_uw) = ["power1_average", "power1_input"]
         .iter()
-        .find_map(|file| Some((file.to_string(), problems.keep(read_number(&hwmon_dir.join(file)))?)))
+        .find_map(|file| {
+            Some((file.to_string(), problems.keep(read_number(&hwmon_dir.join(file)))?))
+        })
         .unzip();
     let quirk = smu14 && power_raw_uw.is_some_and(fits_centiwatt_encoding);
     GpuHwmon {
         edge_temp_c: edge_milli_c.map(|m| m as f64 / 1000.0),
-        power_w: power_raw_uw.map(|uw| if quirk { decode_smu14_power_w(uw) } else { uw as f64 / 1e6 }),
+        power_w: power_raw_uw
+            .map(|uw| if quirk { decode_smu14_power_w(uw) } else { uw as f64 / 1e6 }),
         power_raw_uw,
         power_file,
         power_centiwatt_quirk: quirk,
@@ -45,7 +48,7 @@ pub fn decode_smu14_power_w(raw_uw: u64) -> f64 {
 /// Every SMU14 value has 000–099 in the middle digits; one that does not was not produced by
 /// the quirk (a fixed kernel, say) and is read as plain µW.
 fn fits_centiwatt_encoding(raw_uw: u64) -> bool {
-    (raw_uw / 1000) % 1000 < 100 && raw_uw % 1000 == 0
+    (raw_uw / 1000) % 1000 < 100 && raw_uw.is_multiple_of(1000)
 }
 
 /// `power/runtime_status` of the PCI device (`active`, `suspended`, `resuming`, ...). Reading it

@@ -20,17 +20,18 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::model::{AmdgpuCard, AmdgpuSection, DpmClocks, GpuKind, GpuMetrics, GpuProcesses, Section};
+use crate::model::{
+    AmdgpuCard, AmdgpuSection, DpmClocks, GpuKind, GpuMetrics, GpuProcesses, Section,
+};
 use crate::source::{Source, SourceError};
-use crate::sysfs::{ReadError, ReadErrorKind, read_text};
+
 use budget::HostMemory;
 use discover::Card;
 use processes::ProcessScanner;
-use text::{Problems, read_word};
+use text::{Problems, read_small, read_small_text, read_word};
 
 #[derive(Debug, Clone)]
 pub struct AmdgpuConfig {
@@ -49,9 +50,6 @@ impl Default for AmdgpuConfig {
 /// Discovery and the slowly changing files are refreshed this often.
 const SLOW_EVERY: Duration = Duration::from_secs(10);
 
-/// `gpu_metrics` is 264 bytes on Strix Halo; nothing legitimate comes near this.
-const MAX_METRICS_BYTES: u64 = 4096;
-
 pub struct AmdgpuCollector {
     config: AmdgpuConfig,
     cards: Vec<(Card, SlowReadings)>,
@@ -64,6 +62,7 @@ pub struct AmdgpuCollector {
 struct SlowReadings {
     clocks: DpmClocks,
     performance_level: Option<String>,
+    ttm_limit_bytes: Option<u64>,
     problems: Vec<String>,
 }
 
@@ -75,11 +74,12 @@ impl AmdgpuCollector {
     /// Reads every card once.
     pub fn read(&mut self) -> Result<AmdgpuSection, SourceError> {
         let now = Instant::now();
-        if self.cards.is_empty() || self.slow_at.is_none_or(|t| now.duration_since(t) >= SLOW_EVERY) {
+        if self.cards.is_empty() || self.slow_at.is_none_or(|t| now.duration_since(t) >= SLOW_EVERY)
+        {
             self.cards = discover::discover(&self.config.sysfs_root)?
                 .into_iter()
                 .map(|card| {
-                    let slow = slow_readings(&card);
+                    let slow = slow_readings(&card, &self.config.sysfs_root);
                     (card, slow)
                 })
                 .collect();
@@ -87,19 +87,19 @@ impl AmdgpuCollector {
         }
         if self.cards.is_empty() {
             let class = self.config.sysfs_root.join("class/drm");
-            return Err(SourceError::Unavailable(format!("no amdgpu card under {}", class.display())));
+            return Err(SourceError::Unavailable(format!(
+                "no amdgpu card under {}",
+                class.display()
+            )));
         }
         let cards: Vec<Card> = self.cards.iter().map(|(card, _)| card.clone()).collect();
         let processes =
             self.processes.sample(&self.config.procfs_root, &self.config.sysfs_root, &cards, now);
-        let host = read_text(&self.config.procfs_root.join("meminfo"))
+        let host = read_small_text(&self.config.procfs_root.join("meminfo"))
             .map(|t| budget::parse_meminfo(&t))
             .unwrap_or_default();
-        let cards = self
-            .cards
-            .iter()
-            .map(|(card, slow)| read_card(card, slow, &self.config.sysfs_root, &processes, host))
-            .collect();
+        let cards =
+            self.cards.iter().map(|(card, slow)| read_card(card, slow, &processes, host)).collect();
         Ok(AmdgpuSection { cards, processes })
     }
 }
@@ -119,12 +119,13 @@ fn is_asleep(runtime_status: Option<&str>) -> bool {
     matches!(runtime_status, Some("suspended" | "suspending"))
 }
 
-fn slow_readings(card: &Card) -> SlowReadings {
+fn slow_readings(card: &Card, sysfs_root: &Path) -> SlowReadings {
     let mut slow = SlowReadings::default();
     if is_asleep(hwmon::runtime_status(&card.device_dir).ok().as_deref()) {
         return slow;
     }
     let mut problems = Problems(&mut slow.problems);
+    slow.ttm_limit_bytes = text::ttm_limit_bytes(sysfs_root, &mut problems);
     slow.clocks = text::dpm_clocks(&card.device_dir, &mut problems);
     slow.performance_level =
         problems.keep(read_word(&card.device_dir.join("power_dpm_force_performance_level")));
@@ -134,7 +135,6 @@ fn slow_readings(card: &Card) -> SlowReadings {
 fn read_card(
     card: &Card,
     slow: &SlowReadings,
-    sysfs_root: &Path,
     processes: &GpuProcesses,
     host: HostMemory,
 ) -> AmdgpuCard {
@@ -155,7 +155,7 @@ fn read_card(
         return out;
     }
     problems.0.extend(slow.problems.iter().cloned());
-    out.memory = text::memory(dev, sysfs_root, &mut problems);
+    out.memory = text::memory(dev, slow.ttm_limit_bytes, &mut problems);
     out.gpu_busy_percent = text::busy_percent(&dev.join("gpu_busy_percent"), &mut problems);
     out.vcn_busy_percent = text::busy_percent(&dev.join("vcn_busy_percent"), &mut problems);
     out.mem_busy_percent = text::busy_percent(&dev.join("mem_busy_percent"), &mut problems);
@@ -184,7 +184,7 @@ fn read_card(
 
 /// Reads and decodes `gpu_metrics`; any problem is noted with the file's name.
 fn read_metrics(path: &Path, problems: &mut Problems) -> Option<GpuMetrics> {
-    let bytes = problems.keep(read_blob(path))?;
+    let bytes = problems.keep(read_small(path))?;
     match metrics::decode(&bytes) {
         Ok(decoded) => {
             let size = metrics::layout::find(decoded.format_revision, decoded.content_revision)
@@ -206,12 +206,4 @@ fn read_metrics(path: &Path, problems: &mut Problems) -> Option<GpuMetrics> {
             None
         }
     }
-}
-
-fn read_blob(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let io_err = |e| ReadError { path: path.to_path_buf(), kind: ReadErrorKind::Io(e) };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::with_capacity(512);
-    file.take(MAX_METRICS_BYTES).read_to_end(&mut bytes).map_err(io_err)?;
-    Ok(bytes)
 }

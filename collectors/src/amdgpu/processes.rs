@@ -4,7 +4,7 @@
 //! Reading another user's fds needs ptrace access (root), so without root those processes are
 //! counted as hidden rather than failing the sample.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,8 +13,9 @@ use nix::time::{ClockId, clock_gettime};
 
 use super::discover::Card;
 use super::fdinfo::{self, DrmClient};
+use super::text::{read_small_text, read_trimmed};
 use crate::model::{GpuProcess, GpuProcesses};
-use crate::sysfs::{ReadErrorKind, list_dir, read_text, read_trimmed};
+use crate::sysfs::{ReadErrorKind, list_dir};
 
 /// Walking every fd of every process is the costly part (thousands of readlinks on a desktop),
 /// and GPU clients come and go rarely, so the walk runs this often; the fdinfo of the clients
@@ -30,11 +31,19 @@ struct ClientFd {
     fdinfo: PathBuf,
 }
 
+/// What the walk learns of a process with DRM fds; names rarely change, so they are read then.
+#[derive(Debug, Clone, Default)]
+struct Identity {
+    name: String,
+    command: Option<String>,
+    uses_kfd: bool,
+}
+
 #[derive(Default)]
 pub struct ProcessScanner {
     /// DRM fds found by the last walk, by pid order.
     drm_fds: Vec<ClientFd>,
-    kfd_pids: HashSet<u32>,
+    identities: HashMap<u32, Identity>,
     hidden: u32,
     scanned_at: Option<Instant>,
 }
@@ -48,14 +57,14 @@ impl ProcessScanner {
         now: Instant,
     ) -> GpuProcesses {
         if self.scanned_at.is_none_or(|t| now.duration_since(t) >= SCAN_EVERY) {
-            self.walk(procfs_root);
+            self.walk(procfs_root, sysfs_root);
             self.scanned_at = Some(now);
         }
         let mut seen_clients = HashSet::new();
         let mut by_process: BTreeMap<(u32, Option<String>), GpuProcess> = BTreeMap::new();
         for fd in &self.drm_fds {
             // The fd may be closed by now, or the process gone: skip it until the next walk.
-            let Ok(text) = read_text(&fd.fdinfo) else { continue };
+            let Ok(text) = read_small_text(&fd.fdinfo) else { continue };
             let Some(client) = fdinfo::parse(&text).filter(|c| c.driver == "amdgpu") else {
                 continue;
             };
@@ -67,17 +76,18 @@ impl ProcessScanner {
             }
             let entry = by_process
                 .entry((fd.pid, client.pdev.clone()))
-                .or_insert_with(|| new_process(fd.pid, &client, procfs_root, cards));
+                .or_insert_with(|| self.new_process(fd.pid, &client, cards));
             add_client(entry, &client);
         }
-        let read_mono_ns = clock_gettime(ClockId::CLOCK_MONOTONIC)
-            .ok()
-            .and_then(|t| u64::try_from(t.tv_sec()).ok()?.checked_mul(1_000_000_000)?.checked_add(u64::try_from(t.tv_nsec()).ok()?));
+        let read_mono_ns = clock_gettime(ClockId::CLOCK_MONOTONIC).ok().and_then(|t| {
+            u64::try_from(t.tv_sec())
+                .ok()?
+                .checked_mul(1_000_000_000)?
+                .checked_add(u64::try_from(t.tv_nsec()).ok()?)
+        });
         let mut clients: Vec<GpuProcess> = by_process
             .into_values()
             .map(|mut p| {
-                p.uses_kfd = self.kfd_pids.contains(&p.pid)
-                    || sysfs_root.join(format!("class/kfd/kfd/proc/{}", p.pid)).exists();
                 // The kernel prints only non-zero engines, so no engine lines means idle, except
                 // for ROCm processes, whose work fdinfo does not see at all.
                 p.engine_time_visible = !p.uses_kfd || !p.engine_ns.is_empty();
@@ -88,13 +98,20 @@ impl ProcessScanner {
         GpuProcesses { clients, hidden_processes: self.hidden, read_mono_ns }
     }
 
-    /// Lists every process's fds and remembers the DRM and KFD ones.
-    fn walk(&mut self, procfs_root: &Path) {
+    /// Lists every process's fds and remembers the DRM ones, and who uses KFD.
+    fn walk(&mut self, procfs_root: &Path, sysfs_root: &Path) {
         self.drm_fds.clear();
-        self.kfd_pids.clear();
+        self.identities.clear();
         self.hidden = 0;
         let is_pid = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+        // ROCm processes also appear here (world-readable), even when their fds are not.
+        let mut kfd_pids: HashSet<u32> = list_dir(&sysfs_root.join("class/kfd/kfd/proc"), is_pid)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(name, _)| name.parse().ok())
+            .collect();
         let Ok(pids) = list_dir(procfs_root, is_pid) else { return };
+        let mut drm_pids = Vec::new();
         for (name, dir) in pids {
             let Ok(pid) = name.parse::<u32>() else { continue };
             let fds = match list_dir(&dir.join("fd"), |_| true) {
@@ -112,25 +129,38 @@ impl ProcessScanner {
                 let Ok(target) = std::fs::read_link(&link) else { continue };
                 let target = target.to_string_lossy();
                 if target == "/dev/kfd" {
-                    self.kfd_pids.insert(pid);
-                } else if target.starts_with("/dev/dri/renderD") || target.starts_with("/dev/dri/card") {
+                    kfd_pids.insert(pid);
+                } else if target.starts_with("/dev/dri/renderD")
+                    || target.starts_with("/dev/dri/card")
+                {
                     self.drm_fds.push(ClientFd { pid, fdinfo: dir.join("fdinfo").join(fd) });
+                    drm_pids.push((pid, dir.clone()));
                 }
             }
         }
+        for (pid, dir) in drm_pids {
+            self.identities.entry(pid).or_insert_with(|| Identity {
+                name: read_trimmed(&dir.join("comm")).unwrap_or_else(|_| "?".into()),
+                command: read_small_text(&dir.join("cmdline")).ok().and_then(|c| command_line(&c)),
+                uses_kfd: kfd_pids.contains(&pid),
+            });
+        }
     }
-}
 
-fn new_process(pid: u32, client: &DrmClient, procfs_root: &Path, cards: &[Card]) -> GpuProcess {
-    let dir = procfs_root.join(pid.to_string());
-    let card = cards.iter().find(|c| c.identity.pci_bdf.is_some() && c.identity.pci_bdf == client.pdev);
-    GpuProcess {
-        pid,
-        name: read_trimmed(&dir.join("comm")).unwrap_or_else(|_| "?".into()),
-        command: read_text(&dir.join("cmdline")).ok().and_then(|c| command_line(&c)),
-        card: card.map(|c| c.name.clone()),
-        pci_bdf: client.pdev.clone(),
-        ..GpuProcess::default()
+    fn new_process(&self, pid: u32, client: &DrmClient, cards: &[Card]) -> GpuProcess {
+        let identity = self.identities.get(&pid).cloned().unwrap_or_default();
+        let card = cards
+            .iter()
+            .find(|c| c.identity.pci_bdf.is_some() && c.identity.pci_bdf == client.pdev);
+        GpuProcess {
+            pid,
+            name: identity.name,
+            command: identity.command,
+            card: card.map(|c| c.name.clone()),
+            pci_bdf: client.pdev.clone(),
+            uses_kfd: identity.uses_kfd,
+            ..GpuProcess::default()
+        }
     }
 }
 

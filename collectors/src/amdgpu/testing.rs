@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 pub use super::metrics::fixture_blobs;
 pub use super::metrics::pack::Packer;
 
-/// The repository's `fixtures/` directory.
+/// The repository's `fixtures/` directory (without a `..` in it: every path lookup walks it).
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    std::fs::canonicalize(&path).unwrap_or(path)
 }
 
 /// `fixtures/sysfs/<scenario>`: stands for `/sys`.

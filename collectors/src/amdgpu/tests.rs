@@ -3,7 +3,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use super::testing::{FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs, write, write_bytes};
+use super::testing::{
+    FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs, write, write_bytes,
+};
 use super::{AmdgpuCollector, AmdgpuConfig};
 use crate::model::{AmdgpuCard, AmdgpuSection, GpuKind};
 use crate::source::SourceError;
@@ -77,7 +79,10 @@ fn uma_first_and_rocm() {
     let budget = card.unified_memory.as_ref().unwrap();
     assert_eq!(budget.largest_process.as_ref().unwrap().name, "llama-server");
     // Free carve-out (23 GiB) + GTT headroom (31 GiB − 500 MiB, within MemAvailable).
-    assert_eq!(budget.gpu_headroom_bytes, Some((64 * GIB - 44_023_414_784) + (33_285_996_544 - (500 << 20))));
+    assert_eq!(
+        budget.gpu_headroom_bytes,
+        Some((64 * GIB - 44_023_414_784) + (33_285_996_544 - (500 << 20)))
+    );
     let ollama = s.processes.clients.iter().find(|p| p.pid == 5151).unwrap();
     assert!(ollama.uses_kfd && !ollama.engine_time_visible);
 }
@@ -89,7 +94,10 @@ fn old_kernel_without_if7_fields_and_a_ttm_cap_below_gtt() {
     assert!(card.problems.is_empty(), "{:?}", card.problems);
     assert_eq!(card.vcn_busy_percent, None);
     let mclk = card.clocks.mclk.as_ref().unwrap();
-    assert_eq!((mclk.levels_mhz.as_slice(), mclk.current_mhz), ([400, 800, 937].as_slice(), Some(937)));
+    assert_eq!(
+        (mclk.levels_mhz.as_slice(), mclk.current_mhz),
+        ([400, 800, 937].as_slice(), Some(937))
+    );
     // gttsize=122880 says 120 GiB, TTM will hand out 16313192 pages: ≈ 62.2 GiB.
     assert_eq!(card.memory.gtt_total_bytes, Some(128_849_018_880));
     assert_eq!(card.memory.gtt_allocatable_bytes, Some(66_818_834_432));
@@ -121,7 +129,10 @@ fn a_suspended_dgpu_is_left_asleep() {
     let card = only_card(&s);
     assert!(card.asleep);
     assert_eq!(card.runtime_status.as_deref(), Some("suspended"));
-    assert_eq!((card.metrics.as_ref(), card.gpu_busy_percent, card.hwmon.edge_temp_c), (None, None, None));
+    assert_eq!(
+        (card.metrics.as_ref(), card.gpu_busy_percent, card.hwmon.edge_temp_c),
+        (None, None, None)
+    );
     assert!(card.problems.is_empty(), "{:?}", card.problems);
     assert_eq!(card.identity.codename.as_deref(), Some("Navi 31"));
     assert_eq!(card.identity.kind, Some(GpuKind::Dgpu));
@@ -133,7 +144,10 @@ fn a_suspended_dgpu_is_left_asleep() {
     let card = only_card(&s);
     assert!(!card.asleep);
     let m = card.metrics.as_ref().unwrap();
-    assert_eq!((m.format_revision, m.hotspot_temp_c, m.socket_power_mw), (1, Some(48.0), Some(27_000)));
+    assert_eq!(
+        (m.format_revision, m.hotspot_temp_c, m.socket_power_mw),
+        (1, Some(48.0), Some(27_000))
+    );
     assert_eq!(card.hwmon.power_w, Some(27.0));
     assert_eq!(card.unified_memory, None, "a dGPU has its own memory");
 }
@@ -151,13 +165,22 @@ fn no_amdgpu_card_is_unavailable_with_the_reason() {
 fn missing_files_are_none_without_complaint() {
     let copy = FixtureCopy::new("strix-halo-idle");
     let dev = copy.sysfs.join("class/drm/card1/device");
-    for file in ["gpu_metrics", "gpu_busy_percent", "mem_info_gtt_used", "pp_dpm_sclk", "hwmon/hwmon5/power1_average"] {
+    for file in [
+        "gpu_metrics",
+        "gpu_busy_percent",
+        "mem_info_gtt_used",
+        "pp_dpm_sclk",
+        "hwmon/hwmon5/power1_average",
+    ] {
         std::fs::remove_file(dev.join(file)).unwrap();
     }
     let s = collector(&copy.sysfs, &copy.procfs).read().unwrap();
     let card = only_card(&s);
     assert!(card.problems.is_empty(), "{:?}", card.problems);
-    assert_eq!((card.metrics.as_ref(), card.gpu_busy_percent, card.memory.gtt_used_bytes), (None, None, None));
+    assert_eq!(
+        (card.metrics.as_ref(), card.gpu_busy_percent, card.memory.gtt_used_bytes),
+        (None, None, None)
+    );
     assert_eq!(card.clocks.sclk, None);
     assert_eq!(card.hwmon.power_file.as_deref(), Some("power1_input"), "falls back to the input");
     let budget = card.unified_memory.as_ref().unwrap();
@@ -203,11 +226,16 @@ fn empty_and_garbage_text_files_are_problems() {
     assert_eq!(card.gpu_busy_percent, None);
     assert!(problems[0].ends_with("gpu_busy_percent: empty file"), "{problems:?}");
 
-    let (card, problems) =
-        problems_with("class/drm/card1/device/pp_dpm_sclk", b"0: 600Mhz *\n1: turbo\n2: 2900Mhz \n");
+    let (card, problems) = problems_with(
+        "class/drm/card1/device/pp_dpm_sclk",
+        b"0: 600Mhz *\n1: turbo\n2: 2900Mhz \n",
+    );
     assert_eq!(card.clocks.sclk, None);
     assert!(card.clocks.mclk.is_some(), "one bad file spoils only itself");
-    assert!(problems[0].ends_with("pp_dpm_sclk: line 2 \"1: turbo\" is not a DPM level"), "{problems:?}");
+    assert!(
+        problems[0].ends_with("pp_dpm_sclk: line 2 \"1: turbo\" is not a DPM level"),
+        "{problems:?}"
+    );
 
     let (_, problems) = problems_with("class/drm/card1/device/pp_dpm_fclk", b"\n");
     assert!(problems[0].ends_with("pp_dpm_fclk: empty file"), "{problems:?}");
@@ -229,12 +257,18 @@ fn with_access_denied<T: Send>(paths: &[&Path], f: impl FnOnce() -> T + Send) ->
         scope
             .spawn(|| {
                 if nix::unistd::geteuid().is_root() {
-                    for cap in [caps::Capability::CAP_DAC_OVERRIDE, caps::Capability::CAP_DAC_READ_SEARCH] {
+                    for cap in
+                        [caps::Capability::CAP_DAC_OVERRIDE, caps::Capability::CAP_DAC_READ_SEARCH]
+                    {
                         caps::drop(None, caps::CapSet::Effective, cap).expect("drop a capability");
                     }
                 }
                 for path in paths {
-                    let denied = if path.is_dir() { std::fs::read_dir(path).err() } else { std::fs::read(path).err() };
+                    let denied = if path.is_dir() {
+                        std::fs::read_dir(path).err()
+                    } else {
+                        std::fs::read(path).err()
+                    };
                     assert_eq!(
                         denied.map(|e| e.kind()),
                         Some(std::io::ErrorKind::PermissionDenied),

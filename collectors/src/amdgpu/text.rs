@@ -1,10 +1,44 @@
 //! The card's text attributes: memory pools, busy percentages, performance level, and the
 //! `pp_dpm_*` clock level lists.
 
+use std::io::{self, Read};
 use std::path::Path;
 
 use crate::model::{DpmClock, DpmClocks, GpuMemory};
-use crate::sysfs::{ReadError, parse_u64, read_trimmed};
+use crate::sysfs::{ReadError, ReadErrorKind, parse_u64};
+
+/// sysfs and procfs hand a small file over whole in one `read()` (sysfs attributes are at most a
+/// page; fdinfo, meminfo and cmdline fill the buffer as far as they go), so a read that does not
+/// fill the buffer is the whole file and the usual second read, to see the end, is skipped. That
+/// halves the system calls of a sample. A file that fills the buffer is read on to its end.
+pub fn read_small(path: &Path) -> Result<Vec<u8>, ReadError> {
+    const PAGE: usize = 4096;
+    const MAX_BYTES: u64 = 1 << 20;
+    let io_err = |e| ReadError { path: path.to_path_buf(), kind: ReadErrorKind::Io(e) };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut page = [0u8; PAGE];
+    let n = loop {
+        match file.read(&mut page) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other.map_err(io_err)?,
+        }
+    };
+    let mut bytes = page[..n].to_vec();
+    if n == PAGE {
+        file.take(MAX_BYTES).read_to_end(&mut bytes).map_err(io_err)?;
+    }
+    Ok(bytes)
+}
+
+/// [`read_small`] as (lossy) UTF-8 text.
+pub fn read_small_text(path: &Path) -> Result<String, ReadError> {
+    read_small(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// A one-value attribute without its trailing newline and spaces.
+pub fn read_trimmed(path: &Path) -> Result<String, ReadError> {
+    Ok(read_small_text(path)?.trim_end().to_string())
+}
 
 /// Collects what went wrong with files that exist. A missing file is the kernel saying "not
 /// supported on this ASIC" and is simply `None`.
@@ -48,23 +82,24 @@ pub fn read_word(path: &Path) -> Result<String, ReadError> {
 /// TTM's page limit is 4 KiB pages whatever the CPU's page size.
 const TTM_PAGE_BYTES: u64 = 4096;
 
-/// VRAM and GTT pools, and the TTM cap that bounds what GTT can really hold.
-pub fn memory(device_dir: &Path, sysfs_root: &Path, problems: &mut Problems) -> GpuMemory {
-    let mut number = |file: &str| problems.keep(read_number(&device_dir.join(file)));
-    let vram_total = number("mem_info_vram_total");
-    let vram_used = number("mem_info_vram_used");
-    let gtt_total = number("mem_info_gtt_total");
-    let gtt_used = number("mem_info_gtt_used");
-    // In-tree `ttm`, or `amdttm` of AMD's out-of-tree DKMS driver.
-    let ttm_limit = ["module/ttm/parameters/pages_limit", "module/amdttm/parameters/pages_limit"]
+/// TTM's cap on GTT (`pages_limit` of in-tree `ttm`, or `amdttm` of AMD's out-of-tree DKMS
+/// driver), in bytes. A module parameter: read with the slowly changing files.
+pub fn ttm_limit_bytes(sysfs_root: &Path, problems: &mut Problems) -> Option<u64> {
+    ["module/ttm/parameters/pages_limit", "module/amdttm/parameters/pages_limit"]
         .iter()
         .find_map(|rel| problems.keep(read_number(&sysfs_root.join(rel))))
-        .map(|pages| pages.saturating_mul(TTM_PAGE_BYTES));
+        .map(|pages| pages.saturating_mul(TTM_PAGE_BYTES))
+}
+
+/// VRAM and GTT pools, and what GTT can really hold under the TTM cap.
+pub fn memory(device_dir: &Path, ttm_limit: Option<u64>, problems: &mut Problems) -> GpuMemory {
+    let mut number = |file: &str| problems.keep(read_number(&device_dir.join(file)));
+    let gtt_total = number("mem_info_gtt_total");
     GpuMemory {
-        vram_total_bytes: vram_total,
-        vram_used_bytes: vram_used,
+        vram_total_bytes: number("mem_info_vram_total"),
+        vram_used_bytes: number("mem_info_vram_used"),
         gtt_total_bytes: gtt_total,
-        gtt_used_bytes: gtt_used,
+        gtt_used_bytes: number("mem_info_gtt_used"),
         ttm_limit_bytes: ttm_limit,
         gtt_allocatable_bytes: match (gtt_total, ttm_limit) {
             (Some(total), Some(limit)) => Some(total.min(limit)),
@@ -113,7 +148,8 @@ pub fn dpm_clocks(device_dir: &Path, problems: &mut Problems) -> DpmClocks {
 pub fn parse_dpm(text: &str, fine_grained: bool) -> Result<DpmClock, String> {
     let mut lines = Vec::new();
     for (n, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
-        let level = parse_level(line).ok_or_else(|| format!("line {} {line:?} is not a DPM level", n + 1))?;
+        let level = parse_level(line)
+            .ok_or_else(|| format!("line {} {line:?} is not a DPM level", n + 1))?;
         lines.push(level);
     }
     if lines.is_empty() {
@@ -163,13 +199,19 @@ mod tests {
     #[test]
     fn sclk_placeholder_and_star() {
         let idle = dpm("0: 600Mhz *\n1: 1100Mhz \n2: 2900Mhz \n", true);
-        assert_eq!((idle.levels_mhz.as_slice(), idle.current_mhz), ([600, 2900].as_slice(), Some(600)));
+        assert_eq!(
+            (idle.levels_mhz.as_slice(), idle.current_mhz),
+            ([600, 2900].as_slice(), Some(600))
+        );
         let between = dpm("0: 600Mhz \n1: 2787Mhz *\n2: 2900Mhz \n", true);
         assert_eq!(between.current_mhz, Some(2787));
         assert_eq!(between.levels_mhz, [600, 2787, 2900]);
         // Performance level `high`: min is raised to max, the middle line is the placeholder.
         let high = dpm("0: 2900Mhz \n1: 1100Mhz \n2: 2900Mhz *\n", true);
-        assert_eq!((high.min_mhz, high.max_mhz, high.current_mhz), (Some(2900), Some(2900), Some(2900)));
+        assert_eq!(
+            (high.min_mhz, high.max_mhz, high.current_mhz),
+            (Some(2900), Some(2900), Some(2900))
+        );
         assert_eq!(high.levels_mhz, [2900]);
     }
 
@@ -200,11 +242,25 @@ mod tests {
     }
 
     #[test]
+    fn small_reads_read_big_files_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fdinfo");
+        let big: String = (0..2000).map(|i| format!("k{i}:\t{i}\n")).collect();
+        assert!(big.len() > 4096);
+        std::fs::write(&path, &big).unwrap();
+        assert_eq!(read_small_text(&path).unwrap(), big);
+        std::fs::write(&path, "42\n").unwrap();
+        assert_eq!(read_small(&path).unwrap(), b"42\n");
+    }
+
+    #[test]
     fn numbers_and_empty_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mem_info_gtt_used");
         std::fs::write(&path, "\n").unwrap();
-        assert!(read_number(&path).unwrap_err().to_string().ends_with("mem_info_gtt_used: empty file"));
+        assert!(
+            read_number(&path).unwrap_err().to_string().ends_with("mem_info_gtt_used: empty file")
+        );
         std::fs::write(&path, "0x1002\n").unwrap();
         assert_eq!(read_number(&path).unwrap(), 0x1002);
         std::fs::write(&path, "lots\n").unwrap();

@@ -2,7 +2,9 @@
 //! between, the way the counters of a running machine do.
 
 use halo_collectors::Snapshot;
-use halo_collectors::amdgpu::testing::{FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs, write_bytes};
+use halo_collectors::amdgpu::testing::{
+    FixtureCopy, fixture_blobs, fixture_procfs, fixture_sysfs, write_bytes,
+};
 use halo_collectors::amdgpu::{AmdgpuCollector, AmdgpuConfig};
 use halo_collectors::model::{CpuTempSource, HostSection};
 
@@ -36,7 +38,7 @@ fn throttle_percentages_from_two_polls() {
     // One second later (system_clock_counter +1e9 ns) with more residency on some limiters.
     let next = fixture_blobs::strix_halo_load_next(&[
         ("system_clock_counter", 3_901_000_000_000),
-        ("throttle_residency_sppt", 5_233_258),      // +100 ticks
+        ("throttle_residency_sppt", 5_233_258), // +100 ticks
         ("throttle_residency_spl", 933_227 + 1000), // +1000: engaged all second
         ("throttle_residency_thm_gfx", 68_974 + 250),
         ("throttle_residency_thm_core", 142_287 + 50),
@@ -91,7 +93,8 @@ fn engine_busy_from_fdinfo_deltas() {
     for fd in ["7", "8"] {
         let path = copy.procfs.join("4242/fdinfo").join(fd);
         let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replace("drm-engine-compute:\t25285118630 ns", "drm-engine-compute:\t26247118630 ns");
+        let text = text
+            .replace("drm-engine-compute:\t25285118630 ns", "drm-engine-compute:\t26247118630 ns");
         std::fs::write(&path, text).unwrap();
     }
     let mut second = poll(&mut amd, 1, 1000);
@@ -143,5 +146,8 @@ fn cpu_temperature_is_tctl_else_the_apu_soc_sensor() {
 
     let mut nothing = Snapshot::new(0, 0, 0, 1000);
     derive(None, &mut nothing);
-    assert_eq!((nothing.derived.amdgpu.cpu_temp_c, nothing.derived.amdgpu.cpu_temp_source), (None, None));
+    assert_eq!(
+        (nothing.derived.amdgpu.cpu_temp_c, nothing.derived.amdgpu.cpu_temp_source),
+        (None, None)
+    );
 }

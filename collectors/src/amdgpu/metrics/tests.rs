@@ -77,8 +77,9 @@ fn fixture_blobs_are_what_the_packer_makes() {
         if write {
             std::fs::write(&path, &blob).unwrap();
         }
-        let committed = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (HALO_TOP_WRITE_FIXTURES=1 writes it)", path.display()));
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (HALO_TOP_WRITE_FIXTURES=1 writes it)", path.display())
+        });
         assert!(committed == blob, "{} differs from the packer's output", path.display());
     }
 }
@@ -102,7 +103,10 @@ fn decodes_the_idle_dump() {
     assert_eq!((m.gfxclk_mhz, m.fclk_mhz, m.uclk_mhz), (Some(600), Some(1661), Some(1000)));
     assert_eq!(m.core_clocks_mhz[1], Some(3565));
     let t = m.throttle_residency.unwrap();
-    assert_eq!((t.fppt, t.sppt, t.thm_core, t.spl), (Some(461_257), Some(134_744), Some(95), Some(0)));
+    assert_eq!(
+        (t.fppt, t.sppt, t.thm_core, t.spl),
+        (Some(461_257), Some(134_744), Some(95), Some(0))
+    );
     assert_eq!(m.time_filter_us, Some(1_000_000));
 }
 
@@ -176,7 +180,10 @@ fn decodes_v2_in_centi_percent() {
 fn decodes_v1_in_whole_degrees_and_watts() {
     let m = decode(&fixture_blobs::navi31()).unwrap();
     assert_eq!((m.format_revision, m.content_revision), (1, 3));
-    assert_eq!((m.edge_temp_c, m.hotspot_temp_c, m.memory_temp_c), (Some(41.0), Some(48.0), Some(52.0)));
+    assert_eq!(
+        (m.edge_temp_c, m.hotspot_temp_c, m.memory_temp_c),
+        (Some(41.0), Some(48.0), Some(52.0))
+    );
     assert_eq!(m.socket_power_mw, Some(27_000));
     assert_eq!(m.gfx_activity_percent, Some(3.0));
     assert_eq!((m.pcie_link_width, m.pcie_link_speed_gt_s), (Some(16), Some(16.0)));
@@ -199,7 +206,10 @@ fn bad_blobs_are_clear_errors() {
 
     let mut unknown = idle.clone();
     unknown[3] = 7;
-    assert_eq!(decode(&unknown).unwrap_err().to_string(), "unknown gpu_metrics format v3_7 (264 bytes)");
+    assert_eq!(
+        decode(&unknown).unwrap_err().to_string(),
+        "unknown gpu_metrics format v3_7 (264 bytes)"
+    );
 
     let mut wrong_size = idle.clone();
     wrong_size[0] = 0x00;
