@@ -113,12 +113,20 @@ fn card_lines(out: &mut String, card: &AmdgpuCard, s: &Snapshot) {
         bytes(mem.gtt_allocatable_bytes),
         bytes(host_available)
     );
+    let has_counters = m.is_some_and(|m| m.throttle_residency.is_some());
     if let Some(d) = s.derived.amdgpu.cards.iter().find(|d| d.card == card.card)
-        && !d.throttle_percent.is_empty()
+        && has_counters
     {
         let limiters: Vec<String> =
             d.throttle_percent.iter().map(|(l, p)| format!("{l} {p:.1}%")).collect();
-        let _ = writeln!(out, "         limiters engaged {}", limiters.join(", "));
+        if !limiters.is_empty() {
+            let _ = writeln!(out, "         limiters engaged {}", limiters.join(", "));
+        } else if d.metrics_stale {
+            let _ = writeln!(
+                out,
+                "         limiters engaged n/a (gpu_metrics unchanged since the previous snapshot)"
+            );
+        }
     }
     for problem in &card.problems {
         let _ = writeln!(out, "         problem: {problem}");
