@@ -10,12 +10,18 @@ mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
+mod nvidia;
+mod roofline;
+mod served_model;
 
 pub use amdgpu::*;
 pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use nvidia::*;
+pub use roofline::RooflineFigures;
+pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +47,13 @@ pub struct Snapshot {
     /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
     #[serde(default)]
     pub amdgpu: Option<AmdgpuSection>,
+    /// NVIDIA GPUs through NVML.
+    #[serde(default)]
+    pub nvidia: Option<NvidiaSection>,
+    /// The served model's GGUF profile and the memory bandwidth it runs against (the roofline's
+    /// fixed inputs). `None` when no model is known.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -60,6 +73,8 @@ impl Snapshot {
             interval_ms,
             host: None,
             amdgpu: None,
+            nvidia: None,
+            model: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -75,6 +90,8 @@ impl Snapshot {
 pub enum Section {
     Host(Box<HostSection>),
     Amdgpu(Box<AmdgpuSection>),
+    Nvidia(Box<NvidiaSection>),
+    Model(Box<ModelSection>),
 }
 
 impl Section {
@@ -83,6 +100,8 @@ impl Section {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
+            Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
+            Section::Model(model) => snapshot.model = Some(*model),
         }
     }
 }
