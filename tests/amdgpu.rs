@@ -129,7 +129,7 @@ fn throttle_percentages_when_the_table_changes_between_polls() {
     let copy = FixtureCopy::new("strix-halo-load");
     let session = copy.dir.path().join("s.ndjson");
     let child = halo_top()
-        .args(["--interval", "250ms", "record", "--duration", "2500ms", "-o"])
+        .args(["--interval", "250ms", "record", "--duration", "4s", "-o"])
         .arg(&session)
         .arg("--sysfs-root")
         .arg(&copy.sysfs)
@@ -137,7 +137,12 @@ fn throttle_percentages_when_the_table_changes_between_polls() {
         .arg(&copy.procfs)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    // Change the table only once two snapshots with the old one are on disk (header + 2 lines).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&session).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(std::time::Instant::now() < deadline, "no snapshots recorded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let next = fixture_blobs::strix_halo_load_next(&[
         ("system_clock_counter", 3_901_000_000_000),
         ("throttle_residency_sppt", 5_233_258),

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::DrmRegion;
+
 /// One DRM client (one open `drm_file`) as its fdinfo describes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DrmClient {
@@ -11,9 +13,12 @@ pub struct DrmClient {
     pub client_id: Option<u64>,
     /// PCI address of the GPU, e.g. `0000:c5:00.0`.
     pub pdev: Option<String>,
-    pub vram_bytes: Option<u64>,
-    pub gtt_bytes: Option<u64>,
-    pub cpu_bytes: Option<u64>,
+    /// `drm-{total,shared,resident,purgeable}-<region>` by region (`vram`, `gtt`, `cpu`, `gds`,
+    /// `gws`, `oa`, `doorbell`, `mmioremap`); on kernels before 6.11, VRAM and GTT totals from the
+    /// legacy `drm-memory-<region>` keys.
+    pub regions: BTreeMap<String, DrmRegion>,
+    /// `amd-evicted-vram`: this client's VRAM pushed out to system memory.
+    pub evicted_vram_bytes: Option<u64>,
     /// Cumulative busy ns per engine, only engines the kernel printed (it skips zeros).
     pub engine_ns: BTreeMap<String, u64>,
 }
@@ -25,9 +30,7 @@ pub struct DrmClient {
 pub fn parse(text: &str) -> Option<DrmClient> {
     let mut client = DrmClient::default();
     let mut driver = None;
-    // drm-total-* (kernels 6.11+) wins over the legacy drm-memory-* alias.
-    let mut total = [None; 3];
-    let mut legacy = [None; 3];
+    let mut legacy: BTreeMap<&str, u64> = BTreeMap::new();
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else { continue };
         let value = value.trim();
@@ -35,29 +38,48 @@ pub fn parse(text: &str) -> Option<DrmClient> {
             "drm-driver" => driver = Some(value.to_string()),
             "drm-client-id" => client.client_id = value.parse().ok(),
             "drm-pdev" => client.pdev = Some(value.to_string()),
-            "drm-total-vram" => total[0] = parse_size(value),
-            "drm-total-gtt" => total[1] = parse_size(value),
-            "drm-total-cpu" => total[2] = parse_size(value),
-            "drm-memory-vram" => legacy[0] = parse_size(value),
-            "drm-memory-gtt" => legacy[1] = parse_size(value),
-            "drm-memory-cpu" => legacy[2] = parse_size(value),
+            "amd-evicted-vram" => client.evicted_vram_bytes = parse_size(value),
             key => {
-                // `drm-engine-capacity-*` is i915/xe only; amdgpu's capacity is 1.
-                if let Some(engine) = key.strip_prefix("drm-engine-")
-                    && !engine.starts_with("capacity-")
-                    && let Some(ns) =
-                        value.strip_suffix("ns").and_then(|v| v.trim().parse::<u64>().ok())
+                if let Some(region) = key.strip_prefix("drm-memory-") {
+                    legacy.extend(parse_size(value).map(|bytes| (region, bytes)));
+                } else if let Some(engine) = key.strip_prefix("drm-engine-") {
+                    // `drm-engine-capacity-*` is i915/xe only; amdgpu's capacity is 1.
+                    if !engine.starts_with("capacity-")
+                        && let Some(ns) =
+                            value.strip_suffix("ns").and_then(|v| v.trim().parse::<u64>().ok())
+                    {
+                        // UVD and VCN decode both print as `dec`: add them up.
+                        *client.engine_ns.entry(engine.to_string()).or_insert(0) += ns;
+                    }
+                } else if let Some((stat, region)) =
+                    key.strip_prefix("drm-").and_then(|k| k.split_once('-'))
+                    && matches!(stat, "total" | "shared" | "resident" | "purgeable")
+                    && let Some(bytes) = parse_size(value)
                 {
-                    // UVD and VCN decode both print as `dec`: add them up.
-                    *client.engine_ns.entry(engine.to_string()).or_insert(0) += ns;
+                    let region = client.regions.entry(region.to_string()).or_default();
+                    match stat {
+                        "total" => region.total_bytes = Some(bytes),
+                        "shared" => region.shared_bytes = Some(bytes),
+                        "resident" => region.resident_bytes = Some(bytes),
+                        _ => region.purgeable_bytes = Some(bytes),
+                    }
                 }
             }
         }
     }
     client.driver = driver?;
-    [client.vram_bytes, client.gtt_bytes, client.cpu_bytes] =
-        [0, 1, 2].map(|i| total[i].or(legacy[i]));
+    // drm-total-* (kernels 6.11+) wins over the legacy alias.
+    for (region, bytes) in legacy {
+        let entry = client.regions.entry(region.to_string()).or_default();
+        entry.total_bytes = entry.total_bytes.or(Some(bytes));
+    }
     Some(client)
+}
+
+impl DrmClient {
+    pub fn total_bytes(&self, region: &str) -> Option<u64> {
+        self.regions.get(region)?.total_bytes
+    }
 }
 
 /// `395148 KiB`, `64 MiB`, `0`, `4096` (bytes): the kernel divides by 1024 while the value is
@@ -98,9 +120,13 @@ mod tests {
         assert_eq!(client.driver, "amdgpu");
         assert_eq!(client.client_id, Some(196_416));
         assert_eq!(client.pdev.as_deref(), Some("0000:c5:00.0"));
-        assert_eq!(client.vram_bytes, Some(29_971_892 * 1024));
-        assert_eq!(client.gtt_bytes, Some(395_148 * 1024));
-        assert_eq!(client.cpu_bytes, Some(0));
+        assert_eq!(client.total_bytes("vram"), Some(29_971_892 * 1024));
+        assert_eq!(client.total_bytes("gtt"), Some(395_148 * 1024));
+        assert_eq!(client.total_bytes("cpu"), Some(0));
+        assert_eq!(client.regions["vram"].purgeable_bytes, Some(2816 * 1024));
+        assert_eq!(client.regions["gtt"].shared_bytes, Some(0));
+        assert_eq!(client.regions.len(), 8, "cpu gtt vram gds gws oa doorbell mmioremap");
+        assert_eq!(client.evicted_vram_bytes, Some(0));
         assert_eq!(client.engine_ns.get("gfx"), Some(&576_304_900));
         assert_eq!(client.engine_ns.get("compute"), Some(&25_285_118_630));
     }
@@ -111,8 +137,8 @@ mod tests {
                       drm-memory-gtt: \t65985924 KiB\ndrm-engine-dec:\t10 ns\ndrm-engine-dec:\t5 ns\n\
                       drm-engine-capacity-gfx:\t2\n";
         let client = parse(legacy).unwrap();
-        assert_eq!(client.vram_bytes, Some(128 << 20));
-        assert_eq!(client.gtt_bytes, Some(65_985_924 * 1024), "space before the tab");
+        assert_eq!(client.total_bytes("vram"), Some(128 << 20));
+        assert_eq!(client.total_bytes("gtt"), Some(65_985_924 * 1024), "space before the tab");
         assert_eq!(client.engine_ns.get("dec"), Some(&15), "UVD and VCN decode add up");
         assert_eq!(client.engine_ns.len(), 1);
 

@@ -170,9 +170,19 @@ fn add_client(process: &mut GpuProcess, client: &DrmClient) {
         (a, b) => a.or(b),
     };
     process.client_ids.extend(client.client_id);
-    process.vram_bytes = add(process.vram_bytes, client.vram_bytes);
-    process.gtt_bytes = add(process.gtt_bytes, client.gtt_bytes);
+    process.vram_bytes = add(process.vram_bytes, client.total_bytes("vram"));
+    process.gtt_bytes = add(process.gtt_bytes, client.total_bytes("gtt"));
     process.gpu_memory_bytes = add(process.vram_bytes, process.gtt_bytes);
+    process.evicted_vram_bytes = add(process.evicted_vram_bytes, client.evicted_vram_bytes);
+    for (name, region) in
+        client.regions.iter().filter(|(_, r)| r.total_bytes.is_some_and(|t| t > 0))
+    {
+        let sum = process.regions.entry(name.clone()).or_default();
+        sum.total_bytes = add(sum.total_bytes, region.total_bytes);
+        sum.shared_bytes = add(sum.shared_bytes, region.shared_bytes);
+        sum.resident_bytes = add(sum.resident_bytes, region.resident_bytes);
+        sum.purgeable_bytes = add(sum.purgeable_bytes, region.purgeable_bytes);
+    }
     for (engine, ns) in &client.engine_ns {
         *process.engine_ns.entry(engine.clone()).or_insert(0) += ns;
     }
@@ -213,6 +223,10 @@ mod tests {
         assert_eq!(llama.gtt_bytes, Some(29_971_892 * 1024));
         assert_eq!(llama.vram_bytes, Some(395_148 * 1024));
         assert_eq!(llama.gpu_memory_bytes, Some((29_971_892 + 395_148) * 1024));
+        assert_eq!(llama.regions.keys().collect::<Vec<_>>(), ["gtt", "vram"], "regions in use");
+        assert_eq!(llama.regions["gtt"].purgeable_bytes, Some(2816 * 1024));
+        let shell = &p.clients[1];
+        assert_eq!(shell.regions["gtt"].shared_bytes, Some(23_040 * 1024));
         assert_eq!(llama.card.as_deref(), Some("card1"));
         assert_eq!(llama.engine_ns.get("compute"), Some(&25_285_118_630));
         assert!(llama.engine_time_visible && !llama.uses_kfd);

@@ -250,6 +250,13 @@ pub struct GpuProcess {
     pub vram_bytes: Option<u64>,
     #[serde(default)]
     pub gtt_bytes: Option<u64>,
+    /// Every memory region with something in it (`vram`, `gtt`, `cpu`, ...), summed over the
+    /// clients: total, shared, resident and purgeable bytes.
+    #[serde(default)]
+    pub regions: BTreeMap<String, DrmRegion>,
+    /// VRAM the kernel evicted to system memory (`amd-evicted-vram`).
+    #[serde(default)]
+    pub evicted_vram_bytes: Option<u64>,
     /// VRAM + GTT: on an APU both are the same DRAM, and a model usually lives in GTT.
     #[serde(default)]
     pub gpu_memory_bytes: Option<u64>,
@@ -264,6 +271,19 @@ pub struct GpuProcess {
     /// does not count, so their engine use is unknown (not 0).
     #[serde(default)]
     pub engine_time_visible: bool,
+}
+
+/// One memory region of a DRM client (`drm-total-<region>` and friends).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrmRegion {
+    #[serde(default)]
+    pub total_bytes: Option<u64>,
+    #[serde(default)]
+    pub shared_bytes: Option<u64>,
+    #[serde(default)]
+    pub resident_bytes: Option<u64>,
+    #[serde(default)]
+    pub purgeable_bytes: Option<u64>,
 }
 
 /// Per-interval AMD figures, computed by the hub's derive step.
