@@ -46,7 +46,11 @@ fn is_card_name(name: &str) -> bool {
 }
 
 fn identify(class: &Path, name: String, card_dir: &Path) -> Option<Card> {
-    let device_dir = card_dir.join("device");
+    let device_link = card_dir.join("device");
+    let pci_bdf = pci_bdf(&device_link);
+    // Every later read goes to the device's real directory: resolving `class/drm/cardN/device`
+    // (two symlinks) on every open costs more than the read itself.
+    let device_dir = std::fs::canonicalize(&device_link).unwrap_or(device_link);
     if read_number(&device_dir.join("vendor")).ok()? != AMD_VENDOR_ID
         || driver_name(&device_dir).as_deref() != Some("amdgpu")
     {
@@ -65,7 +69,6 @@ fn identify(class: &Path, name: String, card_dir: &Path) -> Option<Card> {
     let subsystem_vendor_id = id("subsystem_vendor").and_then(|v| u16::try_from(v).ok());
     let subsystem_device_id = id("subsystem_device").and_then(|v| u16::try_from(v).ok());
     let known = device_id.and_then(known_device);
-    let pci_bdf = pci_bdf(&device_dir);
     let hwmon_dir = amdgpu_hwmon(&device_dir);
     let identity = GpuIdentity {
         vendor_id: Some(0x1002),
