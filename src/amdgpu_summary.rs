@@ -55,7 +55,7 @@ fn card_lines(out: &mut String, card: &AmdgpuCard, s: &Snapshot) {
         Some(GpuKind::Dgpu) => "dGPU",
         None => "GPU",
     };
-    let name = id.marketing_name.as_deref().or(id.codename.as_deref()).unwrap_or("AMD GPU");
+    let name = id.marketing_name.as_deref().unwrap_or("AMD GPU");
     let _ = writeln!(
         out,
         "amdgpu   {} {name} ({}{kind}, {})",
