@@ -8,20 +8,20 @@ use std::process::Command;
 use std::time::Duration;
 
 use halo_collectors::Snapshot;
-use support::serve::{Served, fixture_machine, get, raw};
+use halo_collectors::amdgpu::testing::{fixture_procfs, fixture_sysfs};
+use support::serve::{Served, get, raw};
 
-fn machine(name: &str) -> (tempfile::TempDir, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    fixture_machine(dir.path(), name, 128 * 1024 * 1024, 71.5);
-    let args = vec![
+/// The collectors' flags for a fixture Strix Halo (`idle` or `load`), 200 ms apart.
+fn machine(scenario: &str) -> Vec<String> {
+    let scenario = format!("strix-halo-{scenario}");
+    vec![
         "--interval".into(),
         "200ms".into(),
-        "--procfs-root".into(),
-        dir.path().join("proc").display().to_string(),
         "--sysfs-root".into(),
-        dir.path().join("sys").display().to_string(),
-    ];
-    (dir, args)
+        fixture_sysfs(&scenario).display().to_string(),
+        "--procfs-root".into(),
+        fixture_procfs(&scenario).display().to_string(),
+    ]
 }
 
 fn serve(args: &[String], extra: &[&str]) -> Served {
@@ -66,15 +66,20 @@ fn promtool_check(text: &str) {
 
 #[test]
 fn metrics_snapshot_stream_and_health() {
-    let (_dir, args) = machine("strix-a");
+    let args = machine("load");
     let served = serve(&args, &[]);
 
     let classic = metrics(&served, &[]);
     assert!(classic.headers.contains("content-type: text/plain; version=0.0.4"), "{classic:?}");
-    assert!(
-        classic.body.contains(r#"halo_host_memory_total_bytes{host="strix-a"} 137438953472.0"#)
-    );
-    assert!(classic.body.contains(r#"halo_host_cpu_temperature_celsius{host="strix-a"} 71.5"#));
+    // The fixture's MemTotal (131155886 kB) and its gpu_metrics table (spec section 10).
+    for line in [
+        r#"halo_host_memory_total_bytes{host="strix-halo"} 134303627264.0"#,
+        r#"halo_amdgpu_socket_power_watts{host="strix-halo",device="card1"} 88.165"#,
+        r#"halo_amdgpu_gpu_busy_ratio{host="strix-halo",device="card1"} 0.97"#,
+        r#"halo_amdgpu_throttle_residency_ticks_total{host="strix-halo",device="card1",limiter="sppt"} 5233158.0"#,
+    ] {
+        assert!(classic.body.contains(line), "no {line} in:\n{}", classic.body);
+    }
     assert!(classic.body.contains("# TYPE halo_top_cpu_seconds_total counter"), "{}", classic.body);
     promtool_check(&classic.body);
 
@@ -87,7 +92,8 @@ fn metrics_snapshot_stream_and_health() {
     assert_eq!(snapshot.status, 200);
     assert!(snapshot.headers.contains("content-type: application/json"));
     let snapshot: Snapshot = serde_json::from_str(&snapshot.body).expect("a snapshot");
-    assert_eq!(snapshot.host.unwrap().host_name.as_deref(), Some("strix-a"));
+    assert_eq!(snapshot.host.unwrap().host_name.as_deref(), Some("strix-halo"));
+    assert_eq!(snapshot.amdgpu.unwrap().cards[0].card, "card1");
 
     let health = served.get("/health");
     assert_eq!(health.status, 200, "{health:?}");
@@ -113,7 +119,7 @@ fn metrics_snapshot_stream_and_health() {
 
 #[test]
 fn rejects_what_it_does_not_serve() {
-    let (_dir, args) = machine("strix-a");
+    let args = machine("load");
     let served = serve(&args, &[]);
     metrics(&served, &[]);
     let post = raw(
@@ -140,7 +146,7 @@ fn rejects_what_it_does_not_serve() {
 
 #[test]
 fn token_and_connection_limit() {
-    let (_dir, args) = machine("strix-a");
+    let args = machine("load");
     let served = serve(&args, &["--token", "s3cret", "--max-connections", "2"]);
     for _ in 0..100 {
         if served.get("/health").status == 200 {

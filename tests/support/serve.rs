@@ -114,31 +114,3 @@ fn dechunk(head: &str, body: &str) -> String {
     }
     out
 }
-
-/// A machine for the collectors to read: `proc/` and `sys/` under `root`, with its own host
-/// name, memory and temperatures, so that two of them look like two boxes.
-pub fn fixture_machine(root: &std::path::Path, host: &str, mem_total_kb: u64, tctl_c: f64) {
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
-    write(
-        "proc/stat",
-        "cpu  100 0 50 900 0 0 0 0\ncpu0 50 0 25 450 0 0 0 0\ncpu1 50 0 25 450 0 0 0 0\n",
-    );
-    write(
-        "proc/meminfo",
-        &format!(
-            "MemTotal: {mem_total_kb} kB\nMemAvailable: {} kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
-            mem_total_kb / 4
-        ),
-    );
-    write("proc/loadavg", "1.00 0.50 0.25 1/100 42\n");
-    write("proc/uptime", "3600.00 7000.00\n");
-    write("proc/sys/kernel/hostname", &format!("{host}\n"));
-    write("proc/sys/kernel/osrelease", "6.17.0-halo\n");
-    write("sys/class/hwmon/hwmon0/name", "k10temp\n");
-    write("sys/class/hwmon/hwmon0/temp1_label", "Tctl\n");
-    write("sys/class/hwmon/hwmon0/temp1_input", &format!("{}\n", (tctl_c * 1000.0) as i64));
-}

@@ -58,7 +58,8 @@ impl FleetFigures {
     pub fn of(s: &Snapshot) -> FleetFigures {
         let host = s.host.as_ref();
         let roofline = &s.derived.roofline;
-        let gpus = s.nvidia.iter().flat_map(|n| &n.devices);
+        let nvidia = s.nvidia.iter().flat_map(|n| &n.devices);
+        let amd = s.amdgpu.iter().flat_map(|a| &a.cards);
         let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -67,6 +68,14 @@ impl FleetFigures {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
+        let amd_temps = amd.clone().map(|c| {
+            c.hwmon.edge_temp_c.or_else(|| c.metrics.as_ref().and_then(|m| m.edge_temp_c))
+        });
+        // On an APU the package power (CPU + GPU + SoC) is what the machine draws for decode.
+        let amd_power = amd.map(|c| {
+            let socket = c.metrics.as_ref().and_then(|m| m.socket_power_mw);
+            socket.map(|mw| f64::from(mw) / 1000.0).or(c.hwmon.power_w)
+        });
         FleetFigures {
             decode_tok_s: roofline
                 .decode_steps_per_s
@@ -74,9 +83,9 @@ impl FleetFigures {
                 .map(|(steps, tokens)| steps * tokens),
             roofline_percent: roofline.utilisation_of_peak_percent,
             cpu_percent: host.and_then(|h| h.cpu.total_percent),
-            cpu_temp_c: host.and_then(|h| h.tctl_c),
-            gpu_temp_c: gpus.clone().map(|d| d.temp_c).fold(None, max),
-            gpu_power_w: gpus.map(|d| d.power_w).fold(None, sum),
+            cpu_temp_c: s.derived.amdgpu.cpu_temp_c.or(host.and_then(|h| h.tctl_c)),
+            gpu_temp_c: nvidia.clone().map(|d| d.temp_c).chain(amd_temps).fold(None, max),
+            gpu_power_w: nvidia.map(|d| d.power_w).chain(amd_power).fold(None, sum),
             acceptance_percent: None,
             memory_used_bytes: host.and_then(|h| h.memory.used_bytes),
             memory_total_bytes: host.and_then(|h| h.memory.total_bytes),

@@ -13,6 +13,7 @@
 //! Adding a section: a file here with `pub fn encode(s: &Snapshot, m: &mut Metrics)`, one line
 //! in [`SECTIONS`], its metrics listed in the README.
 
+mod amdgpu;
 mod host;
 mod nvidia;
 mod roofline;
@@ -32,7 +33,8 @@ use prometheus_client::registry::{Registry, Unit};
 type Section = fn(&Snapshot, &mut Metrics<'_, '_>) -> fmt::Result;
 
 /// Every section of the snapshot the exporter covers, in output order.
-const SECTIONS: &[Section] = &[sources::encode, host::encode, nvidia::encode, roofline::encode];
+const SECTIONS: &[Section] =
+    &[sources::encode, host::encode, amdgpu::encode, nvidia::encode, roofline::encode];
 
 /// The labels of one sample, after `host` (which every sample has).
 pub type Labels = Vec<(&'static str, String)>;
