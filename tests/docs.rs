@@ -1,0 +1,174 @@
+//! `docs/`: the Grafana dashboard queries only metrics the exporter really writes, and the
+//! Prometheus scrape config is one Prometheus accepts.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use halo_collectors::Snapshot;
+use halo_collectors::amdgpu::testing::{FixtureCopy, fixture_blobs};
+use halo_collectors::gguf::writer::SparseGguf;
+use halo_top::derive::roofline::{RooflineInputs, compute};
+use halo_top::serve::metrics::openmetrics;
+use halo_top::session::Session;
+use serde_json::Value;
+use support::serve::Served;
+
+fn docs() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
+}
+
+/// Metric names in a PromQL expression (every halo-top metric starts with `halo_`).
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find("halo_") {
+        let tail = &rest[start..];
+        let end =
+            tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        names.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Every `expr` of every panel target, and the template variables' queries.
+fn queries(dashboard: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            out.push(target["expr"].as_str().expect("expr").to_string());
+        }
+    }
+    for variable in dashboard["templating"]["list"].as_array().expect("templating") {
+        if let Some(q) = variable["query"]["query"].as_str() {
+            out.push(q.to_string());
+        }
+    }
+    out
+}
+
+/// The sample names (`name` or `name{...}`) in exposition text.
+fn exported(text: &str, into: &mut BTreeSet<String>) {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let end = line.find(['{', ' ']).unwrap_or(line.len());
+        into.insert(line[..end].to_string());
+    }
+}
+
+fn metrics_until(served: &Served, what: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = served.get("/metrics");
+        if r.status == 200 && r.body.contains(what) {
+            return r.body;
+        }
+        assert!(Instant::now() < deadline, "no {what} in /metrics:\n{}", r.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The exporter's output for every section main has: a real `serve` on a Strix Halo fixture
+/// whose `gpu_metrics` moves on (so throttle residency is derived), with a model and a
+/// calibration; the recorded H200 session for NVIDIA; and the decode figures the roofline
+/// derives once a llama-server reports decode steps, computed by the real roofline code from
+/// that served snapshot.
+fn exporter_output() -> BTreeSet<String> {
+    let copy = FixtureCopy::new("strix-halo-load");
+    let spec_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf/llama-2-7b-Q4_K_M.txt");
+    let spec = SparseGguf::parse_spec(&std::fs::read_to_string(spec_path).unwrap()).unwrap();
+    let model = copy.dir.path().join("llama-2-7b.gguf");
+    spec.write(&model).unwrap();
+    let config = copy.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[calibration]\nmeasured_unix_ms = 1795000000000\narray_mib = 512\nbest_read_gbps = 215.0\n\
+         best_read_threads = 16\nbest_triad_gbps = 200.0\nruns = []\n",
+    )
+    .unwrap();
+    let paths = [&copy.sysfs, &copy.procfs, &model, &config].map(|p| p.display().to_string());
+    let served = Served::start(&[
+        "--interval",
+        "200ms",
+        "--sysfs-root",
+        &paths[0],
+        "--procfs-root",
+        &paths[1],
+        "--model",
+        &paths[2],
+        "--config",
+        &paths[3],
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    metrics_until(&served, "halo_model_weight_bytes", Duration::from_secs(20));
+    let next = fixture_blobs::strix_halo_load_next(&[
+        ("system_clock_counter", 3_901_000_000_000),
+        ("throttle_residency_sppt", 5_233_258),
+    ]);
+    let blob = copy.sys_file("class/drm/card1/device/gpu_metrics");
+    std::fs::write(blob.with_extension("new"), next).unwrap();
+    std::fs::rename(blob.with_extension("new"), &blob).unwrap();
+    let mut names = BTreeSet::new();
+    exported(
+        &metrics_until(&served, "halo_amdgpu_throttle_ratio", Duration::from_secs(20)),
+        &mut names,
+    );
+
+    let mut decoding: Snapshot = serde_json::from_str(&served.get("/snapshot").body).unwrap();
+    decoding.derived.roofline = compute(&RooflineInputs {
+        model: decoding.model.as_ref(),
+        decode_steps_per_s: Some(40.0),
+        generated_tok_s: Some(40.0),
+        busy_slot_contexts_tokens: vec![512],
+        power_w: Some(88.0),
+        power_source: Some("socket".into()),
+        ..RooflineInputs::default()
+    });
+    exported(&openmetrics(Arc::new(decoding), "strix"), &mut names);
+
+    let h200 = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sessions/h200-matmul.ndjson");
+    let session = Session::read(&h200).unwrap();
+    let loaded = session.snapshots.iter().max_by_key(|s| {
+        s.nvidia.as_ref().and_then(|n| n.devices.first()?.power_w).unwrap_or(0.0) as u64
+    });
+    exported(&openmetrics(Arc::new(loaded.unwrap().clone()), "h200"), &mut names);
+    names
+}
+
+#[test]
+fn every_metric_the_grafana_dashboard_queries_is_exported() {
+    let text = std::fs::read_to_string(docs().join("grafana-dashboard.json")).unwrap();
+    let dashboard: Value = serde_json::from_str(&text).expect("the dashboard is valid JSON");
+    let queried: BTreeSet<String> =
+        queries(&dashboard).iter().flat_map(|q| metric_names(q)).collect();
+    assert!(queried.len() >= 15, "the dashboard queries too little: {queried:?}");
+    let exported = exporter_output();
+    let missing: Vec<&String> = queried.iter().filter(|m| !exported.contains(*m)).collect();
+    assert!(missing.is_empty(), "queried but never exported: {missing:?}\nexported: {exported:?}");
+}
+
+#[test]
+fn the_scrape_config_is_valid() {
+    // promtool resolves the token file against the config's directory: give it one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(docs().join("prometheus.yml"), dir.path().join("prometheus.yml")).unwrap();
+    std::fs::write(dir.path().join("halo-top.token"), "s3cret\n").unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "config"])
+        .arg(dir.path().join("prometheus.yml"))
+        .output()
+        .expect("promtool is installed (scripts/test installs Debian's prometheus package)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
