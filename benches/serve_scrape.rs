@@ -45,7 +45,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn scrape(addr: SocketAddr) -> (Duration, usize) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .expect("bench setup");
     let mut body = Vec::with_capacity(32 * 1024);
     stream.read_to_end(&mut body).expect("read");
     assert!(body.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&body));
@@ -106,10 +107,11 @@ fn main() {
     std::thread::sleep(Duration::from_millis(2600));
     let (_, bytes) = scrape(server.addr);
     let snapshot: Snapshot = {
-        let mut s = TcpStream::connect(server.addr).unwrap();
-        write!(s, "GET /snapshot HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").unwrap();
+        let mut s = TcpStream::connect(server.addr).expect("bench setup");
+        write!(s, "GET /snapshot HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+            .expect("bench setup");
         let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
+        s.read_to_string(&mut text).expect("bench setup");
         serde_json::from_str(text.split_once("\r\n\r\n").expect("body").1).expect("snapshot")
     };
     let sources: Vec<String> = snapshot

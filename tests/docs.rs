@@ -81,16 +81,18 @@ fn exporter_output() -> BTreeSet<String> {
     let copy = FixtureCopy::new("strix-halo-load");
     let spec_path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf/llama-2-7b-Q4_K_M.txt");
-    let spec = SparseGguf::parse_spec(&std::fs::read_to_string(spec_path).unwrap()).unwrap();
+    let spec =
+        SparseGguf::parse_spec(&std::fs::read_to_string(spec_path).expect("docs test setup"))
+            .expect("docs test setup");
     let model = copy.dir.path().join("llama-2-7b.gguf");
-    spec.write(&model).unwrap();
+    spec.write(&model).expect("docs test setup");
     let config = copy.dir.path().join("config.toml");
     std::fs::write(
         &config,
         "[calibration]\nmeasured_unix_ms = 1795000000000\narray_mib = 512\nbest_read_gbps = 215.0\n\
          best_read_threads = 16\nbest_triad_gbps = 200.0\nruns = []\n",
     )
-    .unwrap();
+    .expect("docs test setup");
     let paths = [&copy.sysfs, &copy.procfs, &model, &config].map(|p| p.display().to_string());
     let served = Served::start(&[
         "--interval",
@@ -113,15 +115,16 @@ fn exporter_output() -> BTreeSet<String> {
         ("throttle_residency_sppt", 5_233_258),
     ]);
     let blob = copy.sys_file("class/drm/card1/device/gpu_metrics");
-    std::fs::write(blob.with_extension("new"), next).unwrap();
-    std::fs::rename(blob.with_extension("new"), &blob).unwrap();
+    std::fs::write(blob.with_extension("new"), next).expect("docs test setup");
+    std::fs::rename(blob.with_extension("new"), &blob).expect("docs test setup");
     let mut names = BTreeSet::new();
     exported(
         &metrics_until(&served, "halo_amdgpu_throttle_ratio", Duration::from_secs(20)),
         &mut names,
     );
 
-    let mut decoding: Snapshot = serde_json::from_str(&served.get("/snapshot").body).unwrap();
+    let mut decoding: Snapshot =
+        serde_json::from_str(&served.get("/snapshot").body).expect("docs test setup");
     decoding.derived.roofline = compute(&RooflineInputs {
         model: decoding.model.as_ref(),
         decode_steps_per_s: Some(40.0),
@@ -134,17 +137,18 @@ fn exporter_output() -> BTreeSet<String> {
     exported(&openmetrics(Arc::new(decoding), "strix"), &mut names);
 
     let h200 = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sessions/h200-matmul.ndjson");
-    let session = Session::read(&h200).unwrap();
+    let session = Session::read(&h200).expect("docs test setup");
     let loaded = session.snapshots.iter().max_by_key(|s| {
         s.nvidia.as_ref().and_then(|n| n.devices.first()?.power_w).unwrap_or(0.0) as u64
     });
-    exported(&openmetrics(Arc::new(loaded.unwrap().clone()), "h200"), &mut names);
+    exported(&openmetrics(Arc::new(loaded.expect("docs test setup").clone()), "h200"), &mut names);
     names
 }
 
 #[test]
 fn every_metric_the_grafana_dashboard_queries_is_exported() {
-    let text = std::fs::read_to_string(docs().join("grafana-dashboard.json")).unwrap();
+    let text =
+        std::fs::read_to_string(docs().join("grafana-dashboard.json")).expect("docs test setup");
     let dashboard: Value = serde_json::from_str(&text).expect("the dashboard is valid JSON");
     let queried: BTreeSet<String> =
         queries(&dashboard).iter().flat_map(|q| metric_names(q)).collect();
@@ -157,9 +161,10 @@ fn every_metric_the_grafana_dashboard_queries_is_exported() {
 #[test]
 fn the_scrape_config_is_valid() {
     // promtool resolves the token file against the config's directory: give it one.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(docs().join("prometheus.yml"), dir.path().join("prometheus.yml")).unwrap();
-    std::fs::write(dir.path().join("halo-top.token"), "s3cret\n").unwrap();
+    let dir = tempfile::tempdir().expect("docs test setup");
+    std::fs::copy(docs().join("prometheus.yml"), dir.path().join("prometheus.yml"))
+        .expect("docs test setup");
+    std::fs::write(dir.path().join("halo-top.token"), "s3cret\n").expect("docs test setup");
     let out = Command::new("promtool")
         .args(["check", "config"])
         .arg(dir.path().join("prometheus.yml"))

@@ -88,7 +88,7 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[&str]) -> Response {
 /// Sends `bytes` as they are and reads until the server closes.
 pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("set a read timeout");
     stream.write_all(bytes).expect("send");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).expect("read the response");

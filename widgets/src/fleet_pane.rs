@@ -5,7 +5,6 @@
 use halo_collectors::Snapshot;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, Widget, Wrap};
 
@@ -201,7 +200,7 @@ impl Widget for &FleetPane<'_> {
         Paragraph::new(why).wrap(Wrap { trim: false }).render(problems, buf);
         Line::styled(
             "↑↓ select  Enter open a host's dashboard  f back to the fleet  q quit",
-            Style::from(theme.dim()),
+            theme.dim(),
         )
         .render(hint, buf);
     }
