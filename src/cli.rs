@@ -12,6 +12,8 @@ halo-top watches an LLM inference machine and shows, on one screen, the machine'
 temperatures and processes, and the state of every data source it reads.
 
 With no subcommand it opens the live dashboard. Keys: q or Ctrl-C quit, ? help, p pause.
+With --remote (other machines' `halo-top serve`) it opens on the fleet view: one row per
+machine; Up/Down select, Enter opens a machine's dashboard, f or Esc goes back.
 
 Every flag can also be given through the environment: --interval is HALO_TOP_INTERVAL,
 --sysfs-root is HALO_TOP_SYSFS_ROOT, and so on.
