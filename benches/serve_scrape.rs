@@ -11,6 +11,9 @@
 //! host, amdgpu and model sources read a Strix Halo; NVIDIA reads the real driver if there is
 //! one). `HALO_TOP_BENCH_ROOTS=real` reads this machine's /sys and /proc instead (a box with an
 //! NVIDIA GPU). `HALO_TOP_BENCH_SCRAPES=N` changes the 1,000.
+//!
+//! `cargo test --all-targets` runs this too, without `--bench`: then it only checks that every
+//! step works, with a few scrapes, so that the test suite stays fast.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -100,6 +103,7 @@ fn start_server(dir: &Path) -> Server {
 }
 
 fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_server(dir.path());
     let pid = server.child.id();
@@ -130,7 +134,7 @@ fn main() {
     let snapshot = Arc::new(snapshot);
     let text = openmetrics(snapshot.clone(), "bench");
     let series = text.lines().filter(|l| !l.starts_with('#')).count();
-    let mut encode_us: Vec<f64> = (0..500)
+    let mut encode_us: Vec<f64> = (0..if full { 500 } else { 20 })
         .map(|_| {
             let before = thread_cpu_ns();
             let open = openmetrics(snapshot.clone(), "bench");
@@ -146,7 +150,7 @@ fn main() {
     );
 
     // Idle baseline: the server collecting, nobody scraping.
-    let idle_s = 20.0;
+    let idle_s = if full { 20.0 } else { 2.0 };
     let (cpu0, t0) = (process_cpu_ns(pid), Instant::now());
     std::thread::sleep(Duration::from_secs_f64(idle_s));
     let idle_ns_per_s = (process_cpu_ns(pid) - cpu0) as f64 / t0.elapsed().as_secs_f64();
@@ -157,7 +161,7 @@ fn main() {
     );
 
     // 2. Back-to-back scrapes (a new connection each, as curl would).
-    let n = 1000;
+    let n = if full { 1000 } else { 50 };
     let (cpu0, t0) = (process_cpu_ns(pid), Instant::now());
     let mut latency_us: Vec<f64> =
         (0..n).map(|_| scrape(server.addr).0.as_secs_f64() * 1e6).collect();
@@ -173,8 +177,10 @@ fn main() {
     );
 
     // 3. Scrapes at 10/s, as a fast Prometheus would.
-    let n: usize =
-        std::env::var("HALO_TOP_BENCH_SCRAPES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("HALO_TOP_BENCH_SCRAPES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 1000 } else { 10 });
     let (cpu0, t0) = (process_cpu_ns(pid), Instant::now());
     let mut latency_us = Vec::with_capacity(n);
     for i in 0..n {
