@@ -5,6 +5,7 @@
 //! the async runtime: the app runs each [`Source`] on its own task with a period and a timeout.
 
 pub mod host;
+pub mod llama;
 pub mod model;
 pub mod source;
 pub mod sysfs;

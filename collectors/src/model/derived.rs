@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::LlamaRates;
+
 /// Figures derived from the raw sections by the hub's derive step, so that every consumer
 /// shows the same number. Each is `None` until its inputs exist in two consecutive snapshots.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -10,4 +12,7 @@ pub struct Derived {
     /// halo-top's own CPU time per snapshot over the last interval (its self-overhead).
     #[serde(default)]
     pub own_cpu_ms_per_sample: Option<f64>,
+    /// Rates of each llama-server, matched to `Snapshot::llama` by URL and model id.
+    #[serde(default)]
+    pub llama: Vec<LlamaRates>,
 }

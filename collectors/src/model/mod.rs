@@ -8,10 +8,12 @@
 mod derived;
 mod feed;
 mod host;
+mod llama;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use llama::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,13 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// One entry per llama-server (`--llama URL`, repeatable; in router mode one per loaded
+    /// model). A server that could not be read has no entry (see `sources`).
+    #[serde(default)]
+    pub llama: Vec<LlamaServer>,
+    /// The llama load generator (`--workload llama:PRESET`), when one runs.
+    #[serde(default)]
+    pub llama_load: Option<LlamaLoadReading>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -52,6 +61,8 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            llama: Vec::new(),
+            llama_load: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -66,6 +77,9 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    /// One llama source's servers (one, or one per loaded model of a router).
+    Llama(Vec<LlamaServer>),
+    LlamaLoad(Box<LlamaLoadReading>),
 }
 
 impl Section {
@@ -73,6 +87,8 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Llama(servers) => snapshot.llama.extend(servers),
+            Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
         }
     }
 }
