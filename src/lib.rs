@@ -15,3 +15,4 @@ pub mod session;
 pub mod shutdown;
 pub mod sources;
 pub mod tui;
+pub mod workload;

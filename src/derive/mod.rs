@@ -4,6 +4,7 @@
 //! Each file here derives one family of figures from `previous` (the snapshot before, if any)
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
+mod llama;
 mod own;
 
 use halo_collectors::Snapshot;
@@ -11,4 +12,5 @@ use halo_collectors::Snapshot;
 /// Fills `current.derived` from the raw sections of `current` and the snapshot before it.
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
+    llama::derive(previous, current);
 }
