@@ -14,4 +14,5 @@ pub mod replay;
 pub mod session;
 pub mod shutdown;
 pub mod sources;
+pub mod synth;
 pub mod tui;
