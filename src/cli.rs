@@ -47,11 +47,23 @@ pub struct Global {
 
     /// A llama-server to watch, e.g. http://127.0.0.1:8080 (repeat for several servers; a router
     /// shows each loaded model). Without it, http://127.0.0.1:8080 is tried quietly.
-    #[arg(long = "llama", value_name = "URL", global = true, env = "HALO_TOP_LLAMA", value_delimiter = ',')]
+    #[arg(
+        long = "llama",
+        value_name = "URL",
+        global = true,
+        env = "HALO_TOP_LLAMA",
+        value_delimiter = ','
+    )]
     pub llama: Vec<String>,
 
     /// The llama-servers' API key (their --api-key), sent as a Bearer token.
-    #[arg(long, value_name = "KEY", global = true, env = "HALO_TOP_LLAMA_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        global = true,
+        env = "HALO_TOP_LLAMA_API_KEY",
+        hide_env_values = true
+    )]
     pub llama_api_key: Option<String>,
 
     /// Drive load while watching (dashboard and record): llama:chat (30 tokens in, 1000 out),

@@ -144,7 +144,8 @@ fn summary(s: &Snapshot) -> String {
 
 /// The llama lines of the summary: one block per server, then the load generator.
 fn llama_summary(s: &Snapshot) -> String {
-    let num = |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"));
+    let num =
+        |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"));
     let pct = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{:.1} %", v * 100.0));
     let mut out = String::new();
     for server in &s.llama {

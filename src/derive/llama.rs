@@ -12,15 +12,17 @@ use halo_collectors::Snapshot;
 use halo_collectors::model::{LlamaMetrics, LlamaRates, LlamaServer};
 
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
-    let fallback_dt_s =
-        previous.map(|p| current.mono_ms.saturating_sub(p.mono_ms) as f64 / 1000.0);
+    let fallback_dt_s = previous.map(|p| current.mono_ms.saturating_sub(p.mono_ms) as f64 / 1000.0);
     current.derived.llama = current
         .llama
         .iter()
         .map(|server| {
             let before = previous.and_then(|p| p.llama.iter().find(|s| s.key() == server.key()));
             let rates_before = previous.and_then(|p| {
-                p.derived.llama.iter().find(|r| (r.url.as_str(), r.model_id.as_deref()) == server.key())
+                p.derived
+                    .llama
+                    .iter()
+                    .find(|r| (r.url.as_str(), r.model_id.as_deref()) == server.key())
             });
             rates(before, rates_before, server, fallback_dt_s)
         })
@@ -81,7 +83,8 @@ fn restarted(before: &LlamaServer, now: &LlamaServer) -> bool {
         return true;
     }
     let (Some(a), Some(b)) = (&before.metrics, &now.metrics) else { return false };
-    let went_down = |f: fn(&LlamaMetrics) -> Option<f64>| matches!((f(a), f(b)), (Some(x), Some(y)) if y < x);
+    let went_down =
+        |f: fn(&LlamaMetrics) -> Option<f64>| matches!((f(a), f(b)), (Some(x), Some(y)) if y < x);
     went_down(|m| m.tokens_predicted_total)
         || went_down(|m| m.n_decode_total)
         || went_down(|m| m.prompt_tokens_total)
@@ -95,7 +98,6 @@ fn rates(
     fallback_dt_s: Option<f64>,
 ) -> LlamaRates {
     let mut out = instant_figures(now);
-    out.restarts = rates_before.map_or(0, |r| r.restarts);
     let Some(before) = before else { return out };
     // The same reading again (the source had nothing newer): the same rates as before.
     if now.read_at_ms.is_some() && now.read_at_ms == before.read_at_ms {
@@ -108,7 +110,6 @@ fn rates(
     out.interval_s = dt_s;
     if restarted(before, now) {
         out.restarted = true;
-        out.restarts += 1;
         return out;
     }
     let (Some(b), Some(n)) = (&before.metrics, &now.metrics) else {
@@ -125,7 +126,8 @@ fn rates(
     out.decode_steps_s = per_s(d(|m| m.n_decode_total));
     // The gauge is a cumulative average; times n_decode it is a cumulative sum of busy slots.
     let busy_slot_sum = |m: &LlamaMetrics| Some(m.busy_slots_per_decode_avg? * m.n_decode_total?);
-    out.busy_slots_per_decode = ratio(delta(busy_slot_sum(b), busy_slot_sum(n)), d(|m| m.n_decode_total));
+    out.busy_slots_per_decode =
+        ratio(delta(busy_slot_sum(b), busy_slot_sum(n)), d(|m| m.n_decode_total));
     out.spec_acceptance =
         ratio(d(|m| m.spec_accepted_tokens_total), d(|m| m.spec_draft_tokens_total));
     out.spec_mean_accept_len =
@@ -201,7 +203,11 @@ mod tests {
     fn live_decode_rate_stays_smooth_when_a_request_ends() {
         let rates = series(vec![
             server(0.0, counters(320.0, 1.7, 131.0), vec![busy(0, 100, false), busy(1, 50, false)]),
-            server(1000.0, counters(320.0, 1.7, 231.0), vec![busy(0, 200, false), busy(1, 150, false)]),
+            server(
+                1000.0,
+                counters(320.0, 1.7, 231.0),
+                vec![busy(0, 200, false), busy(1, 150, false)],
+            ),
             // Slot 0's request (250 tokens) ended: the counter jumped by 250, its n_decoded went
             // to 0; slot 1 went on. 150 new tokens in all, not +250 or −200.
             server(2000.0, counters(570.0, 4.2, 331.0), vec![idle(0), busy(1, 250, false)]),
@@ -220,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn a_restart_gives_no_rates_and_is_counted() {
+    fn a_restart_gives_no_rates() {
         let mut restarted = server(2000.0, counters(10.0, 0.1, 5.0), vec![busy(0, 3, false)]);
         restarted.process_start_us = Some(1_700_000_000);
         let mut same_start = server(3000.0, counters(5.0, 0.05, 2.0), vec![]);
@@ -232,13 +238,12 @@ mod tests {
             // Counters that go down without a header change are a restart too.
             same_start,
         ]);
-        assert_eq!(rates[1].restarts, 0);
+        assert!(!rates[1].restarted);
         for r in &rates[2..] {
             assert!(r.restarted);
             assert_eq!(r.decode_tok_s, None);
             assert_eq!(r.decode_steps_s, None);
         }
-        assert_eq!(rates[3].restarts, 2);
     }
 
     #[test]

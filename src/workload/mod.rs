@@ -21,7 +21,9 @@ impl FromStr for Workload {
 
     fn from_str(text: &str) -> Result<Self, String> {
         match text.split_once(':') {
-            Some(("llama", preset)) => Ok(Workload::Llama { preset: preset.parse()?, concurrency: 1 }),
+            Some(("llama", preset)) => {
+                Ok(Workload::Llama { preset: preset.parse()?, concurrency: 1 })
+            }
             _ => Err(format!(
                 "unknown workload {text:?} (expected llama:chat, llama:code or llama:summarize)"
             )),
@@ -48,12 +50,8 @@ pub fn start(global: &Global) -> Option<Running> {
     match global.workload.clone()?.with_concurrency(global.concurrency) {
         Workload::Llama { preset, concurrency } => {
             let url = crate::sources::llama_urls(global).into_iter().next()?;
-            let config = llama::LoadConfig::preset(
-                &url,
-                global.llama_api_key.clone(),
-                preset,
-                concurrency,
-            );
+            let config =
+                llama::LoadConfig::preset(&url, global.llama_api_key.clone(), preset, concurrency);
             Some(Running::Llama(llama::LoadGenerator::start(config)))
         }
     }

@@ -17,12 +17,15 @@ mod http;
 mod json;
 mod prometheus;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use http::{Http, HttpError, Reply};
 
-use crate::model::{LlamaMetrics, LlamaModelInfo, LlamaProps, LlamaServer, Section, generated_tokens};
+use crate::model::{
+    LlamaMetrics, LlamaModelInfo, LlamaProps, LlamaServer, Section, generated_tokens,
+};
 use crate::source::{Source, SourceError};
 
 /// The URL probed when no `--llama` is given.
@@ -65,6 +68,40 @@ pub struct LlamaCollector {
     models: Vec<LlamaModelInfo>,
     models_at: Option<Instant>,
     process_start_us: Option<u64>,
+    restarts: HashMap<Option<String>, RestartWatch>,
+}
+
+/// What tells a restart of one serving instance: its process start and counters, as last seen.
+#[derive(Default)]
+struct RestartWatch {
+    process_start_us: Option<u64>,
+    tokens_predicted_total: Option<f64>,
+    n_decode_total: Option<f64>,
+    seen: u64,
+}
+
+impl RestartWatch {
+    fn update(&mut self, server: &LlamaServer) -> u64 {
+        let metrics = server.metrics.as_ref();
+        let tokens = metrics.and_then(|m| m.tokens_predicted_total);
+        let n_decode = metrics.and_then(|m| m.n_decode_total);
+        let went_down = |before: Option<f64>, now: Option<f64>| matches!((before, now), (Some(b), Some(n)) if n < b);
+        let new_process = matches!((self.process_start_us, server.process_start_us), (Some(a), Some(b)) if a != b);
+        if new_process
+            || went_down(self.tokens_predicted_total, tokens)
+            || went_down(self.n_decode_total, n_decode)
+        {
+            self.seen += 1;
+        }
+        if server.process_start_us.is_some() {
+            self.process_start_us = server.process_start_us;
+        }
+        if metrics.is_some() {
+            self.tokens_predicted_total = tokens;
+            self.n_decode_total = n_decode;
+        }
+        self.seen
+    }
 }
 
 /// Milliseconds of a monotonic clock shared by every collector of this process.
@@ -82,7 +119,14 @@ enum Part<T> {
 impl LlamaCollector {
     pub fn new(config: LlamaConfig) -> Self {
         let http = Http::new(&config.url, config.api_key.clone(), config.body_cap_bytes);
-        Self { config, http, models: Vec::new(), models_at: None, process_start_us: None }
+        Self {
+            config,
+            http,
+            models: Vec::new(),
+            models_at: None,
+            process_start_us: None,
+            restarts: HashMap::new(),
+        }
     }
 
     fn get(&self, path: &str, deadline: Instant) -> Result<Reply, SourceError> {
@@ -308,21 +352,22 @@ impl LlamaCollector {
         server.models = self.models.clone();
     }
 
-    fn read_router(&self, deadline: Instant) -> Result<Vec<LlamaServer>, SourceError> {
+    fn read_router(&mut self, deadline: Instant) -> Result<Vec<LlamaServer>, SourceError> {
         let reply = self.get_ok("/models", deadline)?;
         let models = json::models(&reply.body)
             .map_err(|e| SourceError::Failed(format!("GET {}: {e}", self.http.url("/models"))))?;
+        let url = self.config.url.clone();
         let entry = |model_id: Option<String>| LlamaServer {
-            url: self.config.url.clone(),
+            url: url.clone(),
             router: true,
             model_id,
             models: models.clone(),
             ..LlamaServer::default()
         };
-        let loaded: Vec<&str> = models
+        let loaded: Vec<String> = models
             .iter()
             .filter(|m| m.status.as_deref() == Some("loaded"))
-            .map(|m| m.id.as_str())
+            .map(|m| m.id.clone())
             .collect();
         if loaded.is_empty() {
             let mut idle = entry(None);
@@ -331,13 +376,15 @@ impl LlamaCollector {
         }
         let mut servers = Vec::new();
         for id in loaded {
-            let mut server = entry(Some(id.to_string()));
-            let query = format!("?model={}&autoload=false", percent_encode(id));
+            let query = format!("?model={}&autoload=false", percent_encode(&id));
+            let mut server = entry(Some(id));
             match self.read_instance(&mut server, &query, None, deadline) {
                 Ok(()) => {}
                 // Unloaded since /models said loaded (400 "model is not loaded"): say so.
                 Err(SourceError::Failed(e) | SourceError::Unavailable(e)) => server.issues.push(e),
             }
+            server.restarts_seen =
+                self.restarts.entry(server.model_id.clone()).or_default().update(&server);
             servers.push(server);
         }
         Ok(servers)
@@ -354,6 +401,7 @@ impl LlamaCollector {
         let mut server = LlamaServer { url: self.config.url.clone(), ..LlamaServer::default() };
         self.read_instance(&mut server, "", Some(props), deadline)?;
         self.refresh_models(&mut server, deadline);
+        server.restarts_seen = self.restarts.entry(None).or_default().update(&server);
         Ok(vec![server])
     }
 }

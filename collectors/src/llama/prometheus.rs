@@ -82,7 +82,8 @@ pub fn parse(text: &str) -> Result<LlamaMetrics, String> {
     per_position.sort_by_key(|(position, _)| *position);
     // Positions are 0..n_max-1; a gap would misplace the values, so keep only a clean run.
     if per_position.iter().enumerate().all(|(i, (p, _))| i == *p) {
-        metrics.spec_accepted_per_position_total = per_position.into_iter().map(|(_, v)| v).collect();
+        metrics.spec_accepted_per_position_total =
+            per_position.into_iter().map(|(_, v)| v).collect();
     }
     Ok(metrics)
 }

@@ -4,7 +4,6 @@
 use super::test_capture::capture;
 use super::*;
 
-
 #[test]
 fn error_bodies_read_as_reasons() {
     let cases = [
@@ -45,7 +44,8 @@ fn nothing_listening_is_a_failure_or_quietly_unavailable() {
         matches!(&err, SourceError::Failed(e) if e.contains("connection refused") && e.contains(&url)),
         "{err:?}"
     );
-    let mut quiet = LlamaCollector::new(LlamaConfig { quiet_probe: true, ..LlamaConfig::new(&url) });
+    let mut quiet =
+        LlamaCollector::new(LlamaConfig { quiet_probe: true, ..LlamaConfig::new(&url) });
     let err = quiet.read().unwrap_err();
     assert!(
         matches!(&err, SourceError::Unavailable(e) if e.starts_with(&format!("no llama-server at {url}"))),
@@ -102,7 +102,8 @@ fn http(status: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-const PROPS: &str = r#"{"total_slots":2,"is_sleeping":false,"endpoint_metrics":true,"endpoint_slots":true}"#;
+const PROPS: &str =
+    r#"{"total_slots":2,"is_sleeping":false,"endpoint_metrics":true,"endpoint_slots":true}"#;
 
 /// A server that answers like llama-server, except on the `bad` path.
 fn server_with(bad: &'static str, bad_answer: Answer) -> FakeServer {
@@ -118,7 +119,13 @@ fn server_with(bad: &'static str, bad_answer: Answer) -> FakeServer {
             "/props" => (http("200 OK", PROPS), now),
             "/metrics" => (http("200 OK", &metrics), now),
             "/slots" => (http("200 OK", &slots), now),
-            _ => (http("404 Not Found", r#"{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}"#), now),
+            _ => (
+                http(
+                    "404 Not Found",
+                    r#"{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}"#,
+                ),
+                now,
+            ),
         }
     })
 }
@@ -208,7 +215,10 @@ fn an_oversized_body_is_cut_at_the_cap() {
     let huge = format!("[{}]", vec!["{\"id\":0}"; 60_000].join(","));
     let server = server_with("/slots", (http("200 OK", &huge), Duration::ZERO));
     let error = failure(collector(&server.url).read());
-    assert!(error.contains("/slots") && error.contains("larger than the 262144 byte cap"), "{error}");
+    assert!(
+        error.contains("/slots") && error.contains("larger than the 262144 byte cap"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -221,7 +231,8 @@ fn loading_is_unavailable_and_a_missing_key_says_how_to_give_one() {
         }
         other => panic!("{other:?}"),
     }
-    let denied = r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
+    let denied =
+        r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
     let server = server_with("/props", (http("401 Unauthorized", denied), Duration::ZERO));
     let error = failure(collector(&server.url).read());
     assert!(error.contains("Invalid API Key") && error.contains("--llama-api-key"), "{error}");
@@ -230,7 +241,8 @@ fn loading_is_unavailable_and_a_missing_key_says_how_to_give_one() {
 #[test]
 fn metrics_disabled_is_a_partial_reading_that_says_why() {
     let no_metrics = capture("c-no-metrics/metrics_without_flag.txt").body;
-    let server = server_with("/metrics", (http("501 Not Implemented", &no_metrics), Duration::ZERO));
+    let server =
+        server_with("/metrics", (http("501 Not Implemented", &no_metrics), Duration::ZERO));
     let read = collector(&server.url).read().unwrap();
     let entry = &read[0];
     assert_eq!(entry.metrics, None);

@@ -26,6 +26,10 @@ pub struct LlamaServer {
     /// that the server restarted.
     #[serde(default)]
     pub process_start_us: Option<u64>,
+    /// Restarts this halo-top saw (a new process start, or counters that went down since its
+    /// previous reading), kept by the collector so that a restart during an outage counts too.
+    #[serde(default)]
+    pub restarts_seen: u64,
     #[serde(default)]
     pub props: Option<LlamaProps>,
     /// `None` when `/metrics` could not be read (see `issues`).
@@ -174,9 +178,6 @@ pub struct LlamaRates {
     /// changed): no rates for this interval.
     #[serde(default)]
     pub restarted: bool,
-    /// Restarts seen in this session.
-    #[serde(default)]
-    pub restarts: u64,
     /// Prompt tokens decoded per second (from `prompt_tokens_total`).
     pub prefill_tok_s: Option<f64>,
     /// Prompt speed while prefilling: tokens per second of prompt processing.
@@ -232,6 +233,9 @@ pub struct LlamaLoadReading {
     /// Σ `timings.draft_n` / `draft_n_accepted` of finished requests.
     pub draft_tokens: u64,
     pub draft_accepted: u64,
+    /// The server's own decode speed over the finished requests, from their `timings`:
+    /// Σ(predicted_n − 1) / Σ predicted_ms (the first token comes with the prompt).
+    pub server_decode_tok_s: Option<f64>,
     /// Σ tokens_predicted / wall time since the generator started.
     pub aggregate_tok_s: Option<f64>,
     pub ttft_ms: Percentiles,

@@ -152,6 +152,10 @@ impl LoadGenerator {
         self.shared.reading()
     }
 
+    pub fn max_requests(&self) -> Option<u64> {
+        self.shared.config.max_requests
+    }
+
     /// Asks the workers to stop after their current request.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
@@ -231,10 +235,38 @@ fn prompt_slice(filler: &[i64], index: u64, prompt_tokens: usize) -> &[i64] {
 /// Deterministic text, long enough for any preset's prompt plus room to vary its start.
 fn filler_text(prompt_tokens: u32) -> String {
     const WORDS: [&str; 32] = [
-        "the", "memory", "bandwidth", "of", "unified", "system", "decides", "how", "fast", "a",
-        "large", "model", "writes", "tokens", "while", "cache", "grows", "with", "context", "and",
-        "every", "step", "reads", "weights", "once", "from", "lpddr5x", "at", "full", "speed",
-        "under", "load",
+        "the",
+        "memory",
+        "bandwidth",
+        "of",
+        "unified",
+        "system",
+        "decides",
+        "how",
+        "fast",
+        "a",
+        "large",
+        "model",
+        "writes",
+        "tokens",
+        "while",
+        "cache",
+        "grows",
+        "with",
+        "context",
+        "and",
+        "every",
+        "step",
+        "reads",
+        "weights",
+        "once",
+        "from",
+        "lpddr5x",
+        "at",
+        "full",
+        "speed",
+        "under",
+        "load",
     ];
     let mut state: u32 = 0x2545_f491;
     let words = prompt_tokens as usize + 1024;

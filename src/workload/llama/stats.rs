@@ -84,6 +84,10 @@ impl LoadStats {
             prompt_tokens: self.prompt_tokens,
             draft_tokens: self.draft_tokens,
             draft_accepted: self.draft_accepted,
+            server_decode_tok_s: (self.predicted_ms > 0.0).then(|| {
+                self.predicted_n.saturating_sub(self.requests_ok) as f64 / self.predicted_ms
+                    * 1000.0
+            }),
             aggregate_tok_s: (elapsed_s > 0.0).then(|| self.tokens_predicted as f64 / elapsed_s),
             ttft_ms: percentiles_ms(&self.ttft_us),
             inter_token_ms: percentiles_ms(&self.inter_token_us),

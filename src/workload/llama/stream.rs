@@ -94,8 +94,9 @@ pub fn read_events(reader: impl BufRead, started: Instant) -> Result<Outcome, St
         if data.trim() == "[DONE]" {
             break;
         }
-        let event: Event = serde_json::from_str(data)
-            .map_err(|e| format!("bad event ({e}): {}", data.chars().take(80).collect::<String>()))?;
+        let event: Event = serde_json::from_str(data).map_err(|e| {
+            format!("bad event ({e}): {}", data.chars().take(80).collect::<String>())
+        })?;
         let now = Instant::now();
         if event.stop {
             let timings = event.timings.unwrap_or_default();
