@@ -17,6 +17,7 @@ use halo_top::synth::{TinyModels, tiny};
 use halo_top::workload::llama::{LoadConfig, LoadGenerator, Preset};
 use serde_json::json;
 use support::llama_bin::{Server, free_port};
+use support::{halo_top, run_ok};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -406,4 +407,87 @@ fn a_sleeping_server_is_not_woken() {
     assert!(read[0].issues.iter().any(|i| i.starts_with("sleeping")), "{:?}", read[0].issues);
     assert_eq!(read[0].generated_tokens, Some(0.0), "asleep, nothing runs");
     assert_eq!(server.get("/props")["is_sleeping"], true, "halo-top did not wake it");
+}
+
+#[test]
+fn snapshot_and_record_with_a_workload_end_to_end() {
+    let _serial = serial();
+    let m = models();
+    let draft = m.draft_f16.to_str().unwrap();
+    let server = Server::start(
+        &m.target_f16,
+        &[
+            "-c",
+            "4096",
+            "--parallel",
+            "2",
+            "--metrics",
+            "-md",
+            draft,
+            "--spec-type",
+            "draft-simple",
+        ],
+    );
+    let url = server.url();
+    let out =
+        run_ok(halo_top().args(["--interval", "300ms", "--llama", &url, "snapshot", "--json"]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["llama"][0]["url"], url.as_str());
+    assert_eq!(json["llama"][0]["props"]["total_slots"], 2);
+    assert_eq!(json["derived"]["llama"][0]["spec_active"], true);
+    let source = format!("llama:{url}");
+    assert!(
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == source.as_str() && s["status"]["state"] == "ok")
+    );
+
+    let out = run_ok(halo_top().args(["--interval", "300ms", "--llama", &url, "snapshot"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("llama    {url} ")), "{text}");
+    assert!(text.contains("  decode ") && text.contains("  spec   acceptance"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("load.ndjson");
+    let out = run_ok(
+        halo_top()
+            .args(["--interval", "500ms", "--llama", &url, "--workload", "llama:chat"])
+            .args(["--concurrency", "2", "record", "--duration", "3s", "-o"])
+            .arg(&path),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("load chat ×2 on {url}")), "{stderr}");
+    let session = halo_top::session::Session::read(&path).unwrap();
+    assert!(session.header.sources.contains(&"workload:llama".to_string()));
+    let last = session.snapshots.last().unwrap();
+    let load = last.llama_load.as_ref().unwrap();
+    assert_eq!(load.requests_in_flight + load.requests_ok, 2, "{load:?}");
+    assert_eq!(last.derived.llama[0].busy_slots, Some(2));
+    assert!(last.derived.llama[0].decode_tok_s.unwrap() > 0.0);
+}
+
+/// The committed session (fixtures/sessions/llama-speculative-chat.ndjson, see
+/// fixtures/README.md) replays, and its figures agree with each other.
+#[test]
+fn the_recorded_speculative_session_is_consistent() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sessions/llama-speculative-chat.ndjson");
+    let session = halo_top::session::Session::read(&path).unwrap();
+    assert!(session.warnings.is_empty(), "{:?}", session.warnings);
+    let last = session.snapshots.last().unwrap();
+    let (load, rates) = (last.llama_load.as_ref().unwrap(), &last.derived.llama[0]);
+    assert!(load.requests_ok >= 3 && load.requests_failed == 0, "{load:?}");
+    assert_eq!(rates.spec_active, Some(true));
+    let from_responses = load.draft_accepted as f64 / load.draft_tokens as f64;
+    assert_eq!(rates.spec_acceptance_cumulative, Some(from_responses));
+    // Finished requests are in the counter; halo-top's total adds the ones in flight.
+    let counted = last.llama[0].metrics.as_ref().unwrap().tokens_predicted_total.unwrap();
+    assert_eq!(counted, load.tokens_predicted as f64);
+    assert!(rates.generated_tokens_total.unwrap() >= counted);
+    let decode: Vec<f64> =
+        session.snapshots.iter().filter_map(|s| s.derived.llama.first()?.decode_tok_s).collect();
+    assert!(decode.len() + 1 >= session.snapshots.len(), "a rate for every interval");
+    assert!(decode.iter().all(|&r| r > 0.0), "{decode:?}");
 }
