@@ -10,12 +10,12 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
 use crate::session::Header;
-use crate::{hub, record, replay, sources, tui, workload};
+use crate::{calibrate, hub, model_report, record, replay, sources, tui, workload};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => {
-            let mut sources = sources::build(&cli.global);
+            let mut sources = sources::build(&cli.global)?;
             let load = workload::start(&cli.global);
             sources.extend(load.as_ref().map(workload::Running::source));
             let (feed, _hub) = hub::start(sources, cli.global.interval);
@@ -33,7 +33,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Some(Command::Record { output, duration }) => {
-            let mut sources = sources::build(&cli.global);
+            let mut sources = sources::build(&cli.global)?;
             let load = workload::start(&cli.global);
             sources.extend(load.as_ref().map(workload::Running::source));
             let header = header(&cli.global, sources.iter().map(|s| s.name()).collect(), "record");
@@ -50,8 +50,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 eprint!("{}", load.finish());
             }
         }
-        Some(Command::Replay { file, speed }) => {
-            let (feed, _player) = replay::start(&file, speed)?;
+        Some(Command::Model { file, json, decode_tok_s, context }) => {
+            let Some(file) = file.or_else(|| cli.global.roofline.model.clone()) else {
+                bail!("which model? give a GGUF file: halo-top model FILE.gguf");
+            };
+            model_report::run(&cli.global, &file, json, decode_tok_s, context)?;
+        }
+        Some(Command::Calibrate { array_mib, max_threads, reps }) => {
+            calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
+        }
+        Some(Command::Replay { file, speed, from }) => {
+            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = feed.mode.clone();
             tui::run(feed).await?;
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
@@ -82,7 +91,7 @@ fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
 /// The first snapshot in which every source has finished two samples (so its rates exist),
 /// or has settled on being unavailable.
 async fn settled_snapshot(global: &Global) -> Result<Arc<Snapshot>> {
-    let (mut feed, hub) = hub::start(sources::build(global), global.interval);
+    let (mut feed, hub) = hub::start(sources::build(global)?, global.interval);
     let wait = global.interval * 4 + Duration::from_secs(5);
     let snapshot = tokio::time::timeout(wait, first_settled(&mut feed))
         .await
@@ -128,6 +137,34 @@ fn summary(s: &Snapshot) -> String {
             bytes(m.available_bytes)
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
+    }
+    for d in s.nvidia.iter().flat_map(|n| &n.devices) {
+        let name = d.name.as_deref().unwrap_or("NVIDIA GPU");
+        let watts = d.power_w.map_or("n/a".into(), |w| format!("{w:.0} W"));
+        out += &format!(
+            "nvidia   {name}: {} busy, {} of {} VRAM, {watts}, {}\n",
+            percent(d.gpu_busy_percent),
+            bytes(d.vram_used_bytes),
+            bytes(d.vram_total_bytes),
+            celsius(d.temp_c)
+        );
+    }
+    if let Some(m) = &s.model {
+        let r = &s.derived.roofline;
+        let gbps = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} GB/s"));
+        out += &format!(
+            "model    {} ({}), {} read per decode step\n",
+            m.profile.name.as_deref().unwrap_or("unnamed"),
+            m.profile.architecture.as_deref().unwrap_or("unknown"),
+            r.bytes_per_step.map_or("n/a".into(), |b| format!("{:.2} GB", b / 1e9))
+        );
+        out += &format!(
+            "roofline {} achieved of {} peak ({}), ceiling {}\n",
+            gbps(r.achieved_gbps),
+            gbps(r.peak_gbps),
+            percent(r.utilisation_of_peak_percent),
+            r.ceiling_tok_s.map_or("n/a".into(), |t| format!("{t:.1} tok/s"))
+        );
     }
     out += &llama_summary(s);
     for src in &s.sources {

@@ -5,7 +5,9 @@
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
 mod llama;
+mod nvidia;
 mod own;
+pub mod roofline;
 
 use halo_collectors::Snapshot;
 
@@ -13,4 +15,6 @@ use halo_collectors::Snapshot;
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
     llama::derive(previous, current);
+    nvidia::derive(previous, current);
+    roofline::derive(previous, current);
 }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::LlamaRates;
+use super::NvidiaDerived;
+use super::RooflineFigures;
 
 /// Figures derived from the raw sections by the hub's derive step, so that every consumer
 /// shows the same number. Each is `None` until its inputs exist in two consecutive snapshots.
@@ -15,4 +17,10 @@ pub struct Derived {
     /// Rates of each llama-server, matched to `Snapshot::llama` by URL and model id.
     #[serde(default)]
     pub llama: Vec<LlamaRates>,
+    /// Per NVIDIA device, energy and mean power over the last interval.
+    #[serde(default)]
+    pub nvidia: Vec<NvidiaDerived>,
+    /// Bandwidth utilisation, decode ceiling and energy per token.
+    #[serde(default)]
+    pub roofline: RooflineFigures,
 }

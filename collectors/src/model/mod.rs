@@ -9,11 +9,17 @@ mod derived;
 mod feed;
 mod host;
 mod llama;
+mod nvidia;
+mod roofline;
+mod served_model;
 
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
 pub use llama::*;
+pub use nvidia::*;
+pub use roofline::RooflineFigures;
+pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +49,13 @@ pub struct Snapshot {
     /// The llama load generator (`--workload llama:PRESET`), when one runs.
     #[serde(default)]
     pub llama_load: Option<LlamaLoadReading>,
+    /// NVIDIA GPUs through NVML.
+    #[serde(default)]
+    pub nvidia: Option<NvidiaSection>,
+    /// The served model's GGUF profile and the memory bandwidth it runs against (the roofline's
+    /// fixed inputs). `None` when no model is known.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -63,6 +76,8 @@ impl Snapshot {
             host: None,
             llama: Vec::new(),
             llama_load: None,
+            nvidia: None,
+            model: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -80,6 +95,8 @@ pub enum Section {
     /// One llama source's servers (one, or one per loaded model of a router).
     Llama(Vec<LlamaServer>),
     LlamaLoad(Box<LlamaLoadReading>),
+    Nvidia(Box<NvidiaSection>),
+    Model(Box<ModelSection>),
 }
 
 impl Section {
@@ -89,6 +106,8 @@ impl Section {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Llama(servers) => snapshot.llama.extend(servers),
             Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
+            Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
+            Section::Model(model) => snapshot.model = Some(*model),
         }
     }
 }
