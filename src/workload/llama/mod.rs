@@ -274,7 +274,7 @@ fn filler_text(prompt_tokens: u32) -> String {
     for i in 0..words {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         text.push_str(WORDS[(state >> 27) as usize]);
-        text.push(if i % 17 == 16 { '.' } else { ' ' });
+        text.push_str(if i % 17 == 16 { ". " } else { " " });
     }
     text
 }
