@@ -137,6 +137,10 @@ fn rates(
 }
 
 #[cfg(test)]
+#[path = "llama_series_tests.rs"]
+mod series_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use halo_collectors::model::LlamaSlot;

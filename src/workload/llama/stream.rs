@@ -165,12 +165,20 @@ mod tests {
     }
 
     #[test]
-    fn timings_of_a_plain_response_have_no_draft_fields() {
-        let text = fixture("a-target-parallel2/completion_nonstream.txt");
-        let json = &text[text.find("\n{").unwrap()..];
-        let event: Event = serde_json::from_str(json).unwrap();
-        let timings = event.timings.unwrap();
-        assert_eq!(timings.draft_n, None);
-        assert!(timings.predicted_per_second.unwrap() > 0.0);
+    fn draft_fields_are_present_only_with_speculation() {
+        let timings = |rel: &str| {
+            let text = fixture(rel);
+            let event: Event = serde_json::from_str(&text[text.find("\n{").unwrap()..]).unwrap();
+            assert!(event.stop);
+            event.timings.unwrap()
+        };
+        let plain = timings("a-target-parallel2/completion_nonstream.txt");
+        assert_eq!(plain.draft_n, None);
+        assert!(plain.predicted_per_second.unwrap() > 0.0);
+        let spec = timings("b-speculative/completion_nonstream.txt");
+        assert_eq!((spec.draft_n, spec.draft_n_accepted), (Some(214), Some(72)));
+        // predicted_per_second = (predicted_n − 1) / predicted_ms: the first token is free.
+        let rate = (spec.predicted_n - 1) as f64 / spec.predicted_ms * 1000.0;
+        assert!((rate - spec.predicted_per_second.unwrap()).abs() < 0.01);
     }
 }
