@@ -51,9 +51,12 @@ pub struct LlamaConfig {
 }
 
 impl LlamaConfig {
+    /// `url` without a scheme (`127.0.0.1:8080`) means plain HTTP.
     pub fn new(url: &str) -> Self {
+        let url = url.trim().trim_end_matches('/');
+        let url = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
         Self {
-            url: url.trim_end_matches('/').to_string(),
+            url,
             api_key: None,
             quiet_probe: false,
             sample_budget: Duration::from_millis(700),

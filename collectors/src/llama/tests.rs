@@ -28,6 +28,12 @@ fn error_bodies_read_as_reasons() {
 }
 
 #[test]
+fn a_url_without_a_scheme_is_http() {
+    assert_eq!(LlamaConfig::new("127.0.0.1:8080/").url, "http://127.0.0.1:8080");
+    assert_eq!(LlamaConfig::new("https://box:8443").url, "https://box:8443");
+}
+
+#[test]
 fn model_ids_are_encoded_for_the_query() {
     assert_eq!(percent_encode("tiny-moe-f16"), "tiny-moe-f16");
     assert_eq!(percent_encode("a b/c&d"), "a%20b%2Fc%26d");

@@ -200,7 +200,8 @@ pub struct LlamaRates {
     pub busy_sequence_tokens: Option<u64>,
     /// Speculative decoding is on (some slot is speculative); `None` when `/slots` is unknown.
     pub spec_active: Option<bool>,
-    /// Accepted / drafted over the interval (the counters move when requests end).
+    /// Accepted / drafted over the interval. The counters move only when a request ends, so
+    /// this is `None` in intervals in which none ended.
     pub spec_acceptance: Option<f64>,
     /// Accepted / drafted since the server started.
     pub spec_acceptance_cumulative: Option<f64>,
@@ -211,7 +212,7 @@ pub struct LlamaRates {
     /// Share of verification steps whose draft token at position i was accepted, since start.
     #[serde(default)]
     pub spec_acceptance_per_position: Vec<f64>,
-    /// Draft tokens proposed per second.
+    /// Draft tokens proposed per second; lumpy, as its counter moves when a request ends.
     pub spec_draft_tok_s: Option<f64>,
 }
 
