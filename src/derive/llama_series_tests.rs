@@ -74,7 +74,7 @@ fn derive_series(scenario: &str) -> Vec<Snapshot> {
     for (seq, (t, slots)) in
         slot_reads(&format!("{scenario}/slots_timeseries.tsv")).into_iter().enumerate()
     {
-        let before = metrics.iter().filter(|(mt, _)| *mt < t).last().unwrap().1.clone();
+        let before = metrics.iter().rfind(|(mt, _)| *mt < t).unwrap().1.clone();
         // The last slot read has no scrape after it; the server was idle by then, so the one
         // before stands for both.
         let after = metrics.iter().find(|(mt, _)| *mt > t).map_or(before.clone(), |m| m.1.clone());

@@ -4,6 +4,7 @@
 //! Each file here derives one family of figures from `previous` (the snapshot before, if any)
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
+mod amdgpu;
 mod llama;
 mod nvidia;
 mod own;
@@ -15,6 +16,7 @@ use halo_collectors::Snapshot;
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
     llama::derive(previous, current);
+    amdgpu::derive(previous, current);
     nvidia::derive(previous, current);
     roofline::derive(previous, current);
 }

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::AmdgpuDerived;
 use super::LlamaRates;
 use super::NvidiaDerived;
 use super::RooflineFigures;
@@ -17,6 +18,9 @@ pub struct Derived {
     /// Rates of each llama-server, matched to `Snapshot::llama` by URL and model id.
     #[serde(default)]
     pub llama: Vec<LlamaRates>,
+    /// AMD GPU figures: throttle residency, energy, per-process engine busy %.
+    #[serde(default)]
+    pub amdgpu: AmdgpuDerived,
     /// Per NVIDIA device, energy and mean power over the last interval.
     #[serde(default)]
     pub nvidia: Vec<NvidiaDerived>,

@@ -5,6 +5,8 @@
 //! units live in field names; new fields carry `#[serde(default)]` so older session files still
 //! load, and [`SCHEMA`] changes only on a breaking change.
 
+mod amdgpu;
+mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
@@ -13,6 +15,8 @@ mod nvidia;
 mod roofline;
 mod served_model;
 
+pub use amdgpu::*;
+pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
@@ -49,6 +53,9 @@ pub struct Snapshot {
     /// The llama load generator (`--workload llama:PRESET`), when one runs.
     #[serde(default)]
     pub llama_load: Option<LlamaLoadReading>,
+    /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
+    #[serde(default)]
+    pub amdgpu: Option<AmdgpuSection>,
     /// NVIDIA GPUs through NVML.
     #[serde(default)]
     pub nvidia: Option<NvidiaSection>,
@@ -76,6 +83,7 @@ impl Snapshot {
             host: None,
             llama: Vec::new(),
             llama_load: None,
+            amdgpu: None,
             nvidia: None,
             model: None,
             derived: Derived::default(),
@@ -95,6 +103,7 @@ pub enum Section {
     /// One llama source's servers (one, or one per loaded model of a router).
     Llama(Vec<LlamaServer>),
     LlamaLoad(Box<LlamaLoadReading>),
+    Amdgpu(Box<AmdgpuSection>),
     Nvidia(Box<NvidiaSection>),
     Model(Box<ModelSection>),
 }
@@ -106,6 +115,7 @@ impl Section {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Llama(servers) => snapshot.llama.extend(servers),
             Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
+            Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
             Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
             Section::Model(model) => snapshot.model = Some(*model),
         }
