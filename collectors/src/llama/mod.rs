@@ -144,31 +144,28 @@ impl LlamaCollector {
         self.http.get(path, left).map_err(|e| SourceError::Failed(e.to_string()))
     }
 
-    /// A 200 answer's body, or a failure that says what came instead.
+    /// A 200 answer, or a failure that says what came instead.
     fn get_ok(&self, path: &str, deadline: Instant) -> Result<Reply, SourceError> {
         let reply = self.get(path, deadline)?;
+        self.expect_ok(path, reply)
+    }
+
+    fn expect_ok(&self, path: &str, reply: Reply) -> Result<Reply, SourceError> {
+        let url = self.http.url(path);
+        let status = http::describe_status(&reply);
         match reply.status {
             200 => Ok(reply),
             401 => Err(SourceError::Failed(format!(
-                "GET {}: {} ({})",
-                self.http.url(path),
-                http::describe_status(&reply),
+                "GET {url}: {status} ({})",
                 if self.config.api_key.is_some() {
                     "the API key given is not accepted"
                 } else {
                     "give the server's key with --llama-api-key or HALO_TOP_LLAMA_API_KEY"
                 }
             ))),
-            503 => Err(SourceError::Unavailable(format!(
-                "{}: {}",
-                self.http.url(path),
-                http::describe_status(&reply)
-            ))),
-            _ => Err(SourceError::Failed(format!(
-                "GET {}: {}",
-                self.http.url(path),
-                http::describe_status(&reply)
-            ))),
+            // Loading (or, in router mode, a model still loading): not a fault.
+            503 => Err(SourceError::Unavailable(format!("{url}: {status}"))),
+            _ => Err(SourceError::Failed(format!("GET {url}: {status}"))),
         }
     }
 
@@ -221,7 +218,7 @@ impl LlamaCollector {
                 http::describe_status(&reply)
             )));
         }
-        let reply = if reply.status == 200 { reply } else { self.get_ok(&path, deadline)? };
+        let reply = self.expect_ok(&path, reply)?;
         let metrics = prometheus::parse(&reply.body)
             .map_err(|e| SourceError::Failed(format!("GET {}: {e}", self.http.url(&path))))?;
         Ok(Part::Read((metrics, reply.process_start_us)))
@@ -237,7 +234,7 @@ impl LlamaCollector {
         if reply.status == 501 {
             return Ok(Part::Absent(format!("/slots: {}", http::describe_status(&reply))));
         }
-        let reply = if reply.status == 200 { reply } else { self.get_ok(&path, deadline)? };
+        let reply = self.expect_ok(&path, reply)?;
         json::slots(&reply.body)
             .map(Part::Read)
             .map_err(|e| SourceError::Failed(format!("GET {}: {e}", self.http.url(&path))))
