@@ -18,4 +18,6 @@ pub mod replay;
 pub mod session;
 pub mod shutdown;
 pub mod sources;
+pub mod synth;
 pub mod tui;
+pub mod workload;
