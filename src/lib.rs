@@ -20,4 +20,6 @@ pub mod serve;
 pub mod session;
 pub mod shutdown;
 pub mod sources;
+pub mod synth;
 pub mod tui;
+pub mod workload;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use halo_collectors::Snapshot;
 use halo_collectors::amdgpu::testing::{fixture_procfs, fixture_sysfs};
-use support::serve::{Served, get, raw};
+use support::serve::{Served, get, raw, speculative_llama_server};
 
 /// The collectors' flags for a fixture Strix Halo (`idle` or `load`), 200 ms apart.
 fn machine(scenario: &str) -> Vec<String> {
@@ -187,4 +187,40 @@ fn token_and_connection_limit() {
         }
     }
     assert!(served_again, "the connection slot was not given back");
+}
+
+/// llama-server's counters, the rates derived from them, every slot and the load generator,
+/// from a real server decoding speculatively under `--workload`: present, and promtool-clean.
+#[test]
+fn llama_server_metrics_under_load() {
+    let llama = speculative_llama_server();
+    let url = llama.url();
+    let mut args = machine("load");
+    args.extend(["--llama".into(), url.clone(), "--workload".into(), "llama:chat".into()]);
+    let served = serve(&args, &[]);
+    // Acceptance is known once a speculative request has ended.
+    let mut body = String::new();
+    for _ in 0..600 {
+        body = get(served.addr, "/metrics", &[]).body;
+        if body.contains("halo_llama_spec_acceptance_cumulative_ratio{")
+            && body.contains("halo_llama_decode_tokens_per_second{")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let server = format!(r#"host="strix-halo",server="{url}""#);
+    for family in [
+        "halo_llama_server_info",
+        "halo_llama_decode_tokens_per_second",
+        "halo_llama_spec_acceptance_cumulative_ratio",
+        "halo_llama_predicted_tokens_total",
+        "halo_llama_generated_tokens_total",
+        "halo_llama_decode_calls_total",
+    ] {
+        assert!(body.contains(&format!("{family}{{{server}")), "no {family} in:\n{body}");
+    }
+    assert!(body.contains(&format!(r#"halo_llama_slot_busy{{{server},slot="1"}}"#)), "{body}");
+    assert!(body.contains(r#"halo_load_requests_total{host="strix-halo",server="#), "{body}");
+    promtool_check(&body);
 }

@@ -22,7 +22,7 @@ use hyper::body::Bytes;
 use crate::cli::Global;
 use crate::feed::Feed;
 use crate::shutdown::Shutdown;
-use crate::{hub, sources};
+use crate::{hub, sources, workload};
 
 pub use http::{Limits, Server};
 
@@ -34,7 +34,11 @@ pub async fn run(
     limits: Limits,
 ) -> Result<()> {
     let mut shutdown = Shutdown::listen()?;
-    let (feed, _hub) = hub::start(sources::build(global)?, global.interval);
+    let mut sources = sources::build(global)?;
+    // `--workload` drives a llama-server while serving, as it does for the dashboard.
+    let load = workload::start(global);
+    sources.extend(load.as_ref().map(workload::Running::source));
+    let (feed, _hub) = hub::start(sources, global.interval);
     let host = std::fs::read_to_string(global.procfs_root.join("sys/kernel/hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
@@ -52,13 +56,17 @@ pub async fn run(
         "halo-top: serving http://{} (/metrics /snapshot /stream /health)",
         server.local_addr()
     );
-    tokio::select! {
+    let result = tokio::select! {
         result = server.run() => result,
         signal = shutdown.recv() => {
             eprintln!("halo-top: {signal}, stopping");
             Ok(())
         }
+    };
+    if let Some(load) = load {
+        eprint!("{}", load.finish());
     }
+    result
 }
 
 /// What the handlers read: the feed, and each response body made once per snapshot however

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: the real binary, and a private tmux server.
 #![allow(dead_code)]
 
+pub mod llama_bin;
 pub mod serve;
 
 use std::path::Path;

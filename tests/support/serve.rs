@@ -114,3 +114,15 @@ fn dechunk(head: &str, body: &str) -> String {
     }
     out
 }
+
+/// A real llama-server with speculative decoding (the tiny target and its draft, written once
+/// under cargo's target tmp dir), for the exporter's llama metrics.
+pub fn speculative_llama_server() -> super::llama_bin::Server {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-tiny-models");
+    let models = halo_top::synth::tiny::write(&dir).expect("write the tiny models");
+    let draft = models.draft_f16.display().to_string();
+    super::llama_bin::Server::start(
+        &models.target_f16,
+        &["--parallel", "2", "--metrics", "-md", &draft, "--spec-type", "draft-simple", "-td", "1"],
+    )
+}

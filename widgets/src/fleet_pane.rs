@@ -76,16 +76,27 @@ impl FleetFigures {
             socket.map(|mw| f64::from(mw) / 1000.0).or(c.hwmon.power_w)
         });
         FleetFigures {
-            decode_tok_s: roofline
-                .decode_steps_per_s
-                .zip(roofline.tokens_per_step)
-                .map(|(steps, tokens)| steps * tokens),
+            // Every llama-server's generated tokens/s, else what the roofline was given.
+            decode_tok_s: s.derived.llama.iter().map(|r| r.decode_tok_s).fold(None, sum).or_else(
+                || {
+                    roofline
+                        .decode_steps_per_s
+                        .zip(roofline.tokens_per_step)
+                        .map(|(steps, tokens)| steps * tokens)
+                },
+            ),
             roofline_percent: roofline.utilisation_of_peak_percent,
             cpu_percent: host.and_then(|h| h.cpu.total_percent),
             cpu_temp_c: s.derived.amdgpu.cpu_temp_c.or(host.and_then(|h| h.tctl_c)),
             gpu_temp_c: nvidia.clone().map(|d| d.temp_c).chain(amd_temps).fold(None, max),
             gpu_power_w: nvidia.map(|d| d.power_w).chain(amd_power).fold(None, sum),
-            acceptance_percent: None,
+            // Since the server started: the per-interval figure moves only when requests end.
+            acceptance_percent: s
+                .derived
+                .llama
+                .iter()
+                .find_map(|r| r.spec_acceptance_cumulative)
+                .map(|a| a * 100.0),
             memory_used_bytes: host.and_then(|h| h.memory.used_bytes),
             memory_total_bytes: host.and_then(|h| h.memory.total_bytes),
         }

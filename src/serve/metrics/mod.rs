@@ -15,6 +15,7 @@
 
 mod amdgpu;
 mod host;
+mod llama;
 mod nvidia;
 mod roofline;
 mod sources;
@@ -33,8 +34,14 @@ use prometheus_client::registry::{Registry, Unit};
 type Section = fn(&Snapshot, &mut Metrics<'_, '_>) -> fmt::Result;
 
 /// Every section of the snapshot the exporter covers, in output order.
-const SECTIONS: &[Section] =
-    &[sources::encode, host::encode, amdgpu::encode, nvidia::encode, roofline::encode];
+const SECTIONS: &[Section] = &[
+    sources::encode,
+    host::encode,
+    amdgpu::encode,
+    nvidia::encode,
+    llama::encode,
+    roofline::encode,
+];
 
 /// The labels of one sample, after `host` (which every sample has).
 pub type Labels = Vec<(&'static str, String)>;
