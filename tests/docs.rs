@@ -16,7 +16,7 @@ use halo_top::derive::roofline::{RooflineInputs, compute};
 use halo_top::serve::metrics::openmetrics;
 use halo_top::session::Session;
 use serde_json::Value;
-use support::serve::Served;
+use support::serve::{Served, speculative_llama_server};
 
 fn docs() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
@@ -72,11 +72,11 @@ fn metrics_until(served: &Served, what: &str, timeout: Duration) -> String {
     }
 }
 
-/// The exporter's output for every section main has: a real `serve` on a Strix Halo fixture
-/// whose `gpu_metrics` moves on (so throttle residency is derived), with a model and a
-/// calibration; the recorded H200 session for NVIDIA; and the decode figures the roofline
-/// derives once a llama-server reports decode steps, computed by the real roofline code from
-/// that served snapshot.
+/// The exporter's output for every section: a real `serve` on a Strix Halo fixture whose
+/// `gpu_metrics` moves on (so throttle residency is derived), with a model, a calibration and a
+/// real llama-server decoding speculatively under `--workload`; the recorded H200 session for
+/// NVIDIA; and the roofline's decode figures, which the hub does not derive from llama-server
+/// yet, computed by the real roofline code from that served snapshot.
 fn exporter_output() -> BTreeSet<String> {
     let copy = FixtureCopy::new("strix-halo-load");
     let spec_path =
@@ -94,9 +94,15 @@ fn exporter_output() -> BTreeSet<String> {
     )
     .expect("docs test setup");
     let paths = [&copy.sysfs, &copy.procfs, &model, &config].map(|p| p.display().to_string());
+    let llama = speculative_llama_server();
+    let url = llama.url();
     let served = Served::start(&[
+        "--llama",
+        &url,
+        "--workload",
+        "llama:chat",
         "--interval",
-        "200ms",
+        "500ms",
         "--sysfs-root",
         &paths[0],
         "--procfs-root",
@@ -109,7 +115,17 @@ fn exporter_output() -> BTreeSet<String> {
         "--listen",
         "127.0.0.1:0",
     ]);
-    metrics_until(&served, "halo_model_weight_bytes", Duration::from_secs(20));
+    let mut names = BTreeSet::new();
+    // Acceptance exists once a speculative request has ended.
+    exported(
+        &metrics_until(
+            &served,
+            "halo_llama_spec_acceptance_cumulative_ratio",
+            Duration::from_secs(60),
+        ),
+        &mut names,
+    );
+    // The table moves on once: the next snapshot has throttle residency for one interval.
     let next = fixture_blobs::strix_halo_load_next(&[
         ("system_clock_counter", 3_901_000_000_000),
         ("throttle_residency_sppt", 5_233_258),
@@ -117,7 +133,6 @@ fn exporter_output() -> BTreeSet<String> {
     let blob = copy.sys_file("class/drm/card1/device/gpu_metrics");
     std::fs::write(blob.with_extension("new"), next).expect("docs test setup");
     std::fs::rename(blob.with_extension("new"), &blob).expect("docs test setup");
-    let mut names = BTreeSet::new();
     exported(
         &metrics_until(&served, "halo_amdgpu_throttle_ratio", Duration::from_secs(20)),
         &mut names,
