@@ -10,7 +10,8 @@
 //! Machine: by default the Strix Halo fixture under load (`fixtures/*/strix-halo-load`, so the
 //! host, amdgpu and model sources read a Strix Halo; NVIDIA reads the real driver if there is
 //! one). `HALO_TOP_BENCH_ROOTS=real` reads this machine's /sys and /proc instead (a box with an
-//! NVIDIA GPU). `HALO_TOP_BENCH_SCRAPES=N` changes the 1,000.
+//! NVIDIA GPU). `HALO_TOP_BENCH_LLAMA=URL` adds a llama-server, watched and driven with
+//! `--workload llama:chat`. `HALO_TOP_BENCH_SCRAPES=N` changes the 1,000.
 //!
 //! `cargo test --all-targets` runs this too, without `--bench`: then it only checks that every
 //! step works, with a few scrapes, so that the test suite stays fast.
@@ -80,6 +81,10 @@ fn start_server(dir: &Path) -> Server {
     if std::env::var("HALO_TOP_BENCH_ROOTS").as_deref() != Ok("real") {
         cmd.arg("--sysfs-root").arg(repo.join("fixtures/sysfs/strix-halo-load"));
         cmd.arg("--procfs-root").arg(repo.join("fixtures/procfs/strix-halo-load"));
+    }
+    // A llama-server to watch and drive (e.g. one on the tiny models the tests write).
+    if let Ok(url) = std::env::var("HALO_TOP_BENCH_LLAMA") {
+        cmd.args(["--llama", &url, "--workload", "llama:chat"]);
     }
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("serve");
