@@ -155,6 +155,27 @@ mod tests {
     }
 
     #[test]
+    fn fleet_keys_open_a_host_and_go_back() {
+        let mut app = App::new(Theme::PLAIN, FeedMode::Live);
+        app.fleet = Some(Fleet::new(Vec::new()));
+        let focused = |app: &App| app.fleet.as_ref().unwrap().focused;
+        // One row (this machine): the selection stays on it.
+        assert!(press(&mut app, KeyCode::Down, KeyModifiers::NONE));
+        assert_eq!(app.fleet.as_ref().unwrap().selected, 0);
+        press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(focused(&app), Some(0));
+        // With the help open, Esc closes the help and stays on the host.
+        press(&mut app, KeyCode::Char('?'), KeyModifiers::NONE);
+        press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+        assert!(!app.show_help);
+        assert_eq!(focused(&app), Some(0));
+        press(&mut app, KeyCode::Char('f'), KeyModifiers::NONE);
+        assert_eq!(focused(&app), None);
+        press(&mut app, KeyCode::Char('q'), KeyModifiers::NONE);
+        assert!(app.quit);
+    }
+
+    #[test]
     fn pause_freezes_the_view() {
         let mut app = App::new(Theme::PLAIN, FeedMode::Live);
         assert!(app.on_snapshot(Arc::new(Snapshot::new(0, 0, 0, 1000))));
