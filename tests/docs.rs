@@ -9,10 +9,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use halo_collectors::Snapshot;
 use halo_collectors::amdgpu::testing::{FixtureCopy, fixture_blobs};
-use halo_collectors::gguf::writer::SparseGguf;
-use halo_top::derive::roofline::{RooflineInputs, compute};
 use halo_top::serve::metrics::openmetrics;
 use halo_top::session::Session;
 use serde_json::Value;
@@ -61,31 +58,28 @@ fn exported(text: &str, into: &mut BTreeSet<String>) {
 }
 
 fn metrics_until(served: &Served, what: &str, timeout: Duration) -> String {
+    metrics_until_all(served, &[what], timeout)
+}
+
+/// `/metrics` once it has samples of every family in `all`.
+fn metrics_until_all(served: &Served, all: &[&str], timeout: Duration) -> String {
     let deadline = Instant::now() + timeout;
     loop {
         let r = served.get("/metrics");
-        if r.status == 200 && r.body.contains(what) {
+        if r.status == 200 && all.iter().all(|m| r.body.contains(&format!("\n{m}{{"))) {
             return r.body;
         }
-        assert!(Instant::now() < deadline, "no {what} in /metrics:\n{}", r.body);
+        assert!(Instant::now() < deadline, "not all of {all:?} in /metrics:\n{}", r.body);
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// The exporter's output for every section: a real `serve` on a Strix Halo fixture whose
-/// `gpu_metrics` moves on (so throttle residency is derived), with a model, a calibration and a
-/// real llama-server decoding speculatively under `--workload`; the recorded H200 session for
-/// NVIDIA; and the roofline's decode figures, which the hub does not derive from llama-server
-/// yet, computed by the real roofline code from that served snapshot.
+/// `gpu_metrics` moves on (so throttle residency is derived), with a calibration and a real
+/// llama-server decoding speculatively under `--workload` (its model found through `/props`,
+/// so the roofline is derived); and the recorded H200 session for NVIDIA.
 fn exporter_output() -> BTreeSet<String> {
     let copy = FixtureCopy::new("strix-halo-load");
-    let spec_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gguf/llama-2-7b-Q4_K_M.txt");
-    let spec =
-        SparseGguf::parse_spec(&std::fs::read_to_string(spec_path).expect("docs test setup"))
-            .expect("docs test setup");
-    let model = copy.dir.path().join("llama-2-7b.gguf");
-    spec.write(&model).expect("docs test setup");
     let config = copy.dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -93,7 +87,7 @@ fn exporter_output() -> BTreeSet<String> {
          best_read_threads = 16\nbest_triad_gbps = 200.0\nruns = []\n",
     )
     .expect("docs test setup");
-    let paths = [&copy.sysfs, &copy.procfs, &model, &config].map(|p| p.display().to_string());
+    let paths = [&copy.sysfs, &copy.procfs, &config].map(|p| p.display().to_string());
     let llama = speculative_llama_server();
     let url = llama.url();
     let served = Served::start(&[
@@ -107,10 +101,8 @@ fn exporter_output() -> BTreeSet<String> {
         &paths[0],
         "--procfs-root",
         &paths[1],
-        "--model",
-        &paths[2],
         "--config",
-        &paths[3],
+        &paths[2],
         "serve",
         "--listen",
         "127.0.0.1:0",
@@ -118,9 +110,14 @@ fn exporter_output() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     // Acceptance exists once a speculative request has ended.
     exported(
-        &metrics_until(
+        &metrics_until_all(
             &served,
-            "halo_llama_spec_acceptance_cumulative_ratio",
+            &[
+                "halo_llama_spec_acceptance_cumulative_ratio",
+                "halo_roofline_utilisation_ratio",
+                "halo_roofline_calibrated_utilisation_ratio",
+                "halo_roofline_energy_per_token_joules",
+            ],
             Duration::from_secs(60),
         ),
         &mut names,
@@ -137,19 +134,6 @@ fn exporter_output() -> BTreeSet<String> {
         &metrics_until(&served, "halo_amdgpu_throttle_ratio", Duration::from_secs(20)),
         &mut names,
     );
-
-    let mut decoding: Snapshot =
-        serde_json::from_str(&served.get("/snapshot").body).expect("docs test setup");
-    decoding.derived.roofline = compute(&RooflineInputs {
-        model: decoding.model.as_ref(),
-        decode_steps_per_s: Some(40.0),
-        generated_tok_s: Some(40.0),
-        busy_slot_contexts_tokens: vec![512],
-        power_w: Some(88.0),
-        power_source: Some("socket".into()),
-        ..RooflineInputs::default()
-    });
-    exported(&openmetrics(Arc::new(decoding), "strix"), &mut names);
 
     let h200 = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sessions/h200-matmul.ndjson");
     let session = Session::read(&h200).expect("docs test setup");

@@ -74,14 +74,15 @@ fn fleet_view_follows_two_remotes_through_a_restart() {
     let load_row = row(&screen, &load_addr).unwrap();
     assert!(idle_row.contains("45.0°C") && idle_row.contains("39.4°C"), "{idle_row}");
     assert!(load_row.contains("70.0°C") && load_row.contains("78.1°C"), "{load_row}");
-    // Decode tok/s and speculative acceptance from the real server (acceptance once a request
-    // has ended): the column after the address, and the one after the power.
-    let screen = tmux.wait_for("decode tok/s and acceptance of the loaded box", WAIT, |s| {
-        row(s, &load_addr).is_some_and(|r| {
-            let f = fields_after(r, &load_addr);
-            f.len() > 7 && f[0] != "n/a" && f[7].ends_with('%')
-        })
-    });
+    // Decode tok/s, roofline % (the served model found through /props, the Strix Halo's
+    // 256 GB/s) and speculative acceptance (once a request has ended) from the real server.
+    let screen =
+        tmux.wait_for("decode tok/s, roofline and acceptance of the loaded box", WAIT, |s| {
+            row(s, &load_addr).is_some_and(|r| {
+                let f = fields_after(r, &load_addr);
+                f.len() > 7 && f[0] != "n/a" && f[1].ends_with('%') && f[7].ends_with('%')
+            })
+        });
     let fields = fields_after(row(&screen, &load_addr).unwrap(), &load_addr);
     let tok_s: f64 = fields[0].parse().unwrap();
     assert!(tok_s > 0.0, "{fields:?}");
