@@ -146,6 +146,7 @@ fn summary(s: &Snapshot) -> String {
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
     }
+    out += &crate::amdgpu_summary::summary(s);
     for d in s.nvidia.iter().flat_map(|n| &n.devices) {
         let name = d.name.as_deref().unwrap_or("NVIDIA GPU");
         let watts = d.power_w.map_or("n/a".into(), |w| format!("{w:.0} W"));

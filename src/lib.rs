@@ -4,6 +4,7 @@
 //! consumers (the [`tui`], [`record`]ing to a [`session`] file). [`replay`] publishes a
 //! recorded session into the same feed.
 
+pub mod amdgpu_summary;
 pub mod calibrate;
 pub mod cli;
 pub mod commands;

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use halo_collectors::Source;
+use halo_collectors::amdgpu::{AmdgpuCollector, AmdgpuConfig};
 use halo_collectors::gguf::{ModelSource, ModelSourceConfig};
 use halo_collectors::host::{HostCollector, HostConfig};
 use halo_collectors::nvidia::{self, NvidiaCollector, NvidiaConfig};
@@ -20,7 +21,12 @@ pub fn build(global: &Global) -> Result<Vec<Box<dyn Source>>> {
         procfs_root: global.procfs_root.clone(),
         libraries: nvidia::LIBRARIES.iter().map(|l| l.to_string()).collect(),
     });
-    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(host), Box::new(nvidia)];
+    let amdgpu = AmdgpuCollector::new(AmdgpuConfig {
+        sysfs_root: global.sysfs_root.clone(),
+        procfs_root: global.procfs_root.clone(),
+    });
+    let mut sources: Vec<Box<dyn Source>> =
+        vec![Box::new(host), Box::new(amdgpu), Box::new(nvidia)];
     // The served model's profile, for the roofline. Runs when the model is known: --model now;
     // llama-server's /props model_path once the llama collector provides it.
     if let Some(path) = &global.roofline.model {

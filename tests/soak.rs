@@ -241,3 +241,38 @@ fn max_drift_without_a_decode_rate_fails_rather_than_passing_unseen() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-drift cannot be checked"));
     assert!(SessionIndex::open(&path).unwrap().footer.unwrap().verdict.is_some());
 }
+
+/// The Strix Halo fixture session (recorded from the fixture sysfs tree, values from the spec)
+/// reports the AMD series: gfx clock, edge and SoC temperatures, package power.
+#[test]
+fn report_of_a_strix_halo_session_has_the_amd_series() {
+    let session = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sessions/strix-halo-load-fixture.ndjson");
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(halo_top().arg("report").arg(&session).arg("--out").arg(dir.path()));
+    let verdict = std::fs::read_to_string(dir.path().join("verdict.txt")).unwrap();
+    for (series, value) in [
+        ("Radeon 8060S gfx clock (MHz)", "2900"),
+        ("Radeon 8060S edge (°C)", "70.0"),
+        ("Radeon 8060S package power (W)", "88.2"),
+        ("CPU Tctl (°C)", "78.1"),
+    ] {
+        let row = verdict
+            .lines()
+            .find(|l| l.contains(series))
+            .unwrap_or_else(|| panic!("{series}:\n{verdict}"));
+        assert!(row.contains(value), "{row}");
+    }
+    for plot in ["clocks", "temperatures", "power"] {
+        for ext in ["svg", "png"] {
+            let p = dir.path().join(format!("{plot}.{ext}"));
+            assert!(
+                std::fs::metadata(&p).map(|m| m.len() > 1000).unwrap_or(false),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    let png = std::fs::read(dir.path().join("power.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}

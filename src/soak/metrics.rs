@@ -108,6 +108,43 @@ pub fn extract(s: &Snapshot) -> Extract {
         }
     }
 
+    for card in s.amdgpu.iter().flat_map(|a| &a.cards).filter(|c| !c.asleep) {
+        let dev = card.card.clone();
+        let name = match &card.identity.marketing_name {
+            // "AMD Radeon 8060S Graphics" → "Radeon 8060S": the rest is the same on every card.
+            Some(n) => n.trim_start_matches("AMD ").trim_end_matches(" Graphics").to_string(),
+            None => format!("AMD {dev}"),
+        };
+        let m = card.metrics.as_ref();
+        // gpu_metrics' time-filtered gfx clock; hwmon's instantaneous one where there is no table.
+        let gfx = m.and_then(|m| m.gfxclk_mhz).map(f64::from).or(card.hwmon.sclk_mhz);
+        x.push(format!("clock_mhz.{dev}"), format!("{name} gfx clock"), "MHz", Kind::Clock, gfx);
+        let edge = card.hwmon.edge_temp_c.or(m.and_then(|m| m.edge_temp_c));
+        x.push(format!("temp_c.{dev}"), format!("{name} edge"), "°C", Kind::Temperature, edge);
+        if let Some(soc) = m.and_then(|m| m.soc_temp_c) {
+            x.push(
+                format!("temp_c.{dev}_soc"),
+                format!("{name} SoC"),
+                "°C",
+                Kind::Temperature,
+                Some(soc),
+            );
+        }
+        // On an APU the socket power is the whole package (CPU + GPU + SoC).
+        let power = m
+            .and_then(|m| m.socket_power_mw)
+            .map(|mw| f64::from(mw) / 1000.0)
+            .or(card.hwmon.power_w);
+        x.push(format!("power_w.{dev}"), format!("{name} package power"), "W", Kind::Power, power);
+    }
+    for d in s.derived.amdgpu.cards.iter().filter(|d| !d.throttle_percent.is_empty()) {
+        // gpu_metrics v3 residency counters: the share of the interval each limiter was engaged.
+        x.limiter_devices.push(d.card.clone());
+        for (limiter, &percent) in d.throttle_percent.iter().filter(|(_, p)| **p > 0.0) {
+            x.limiters.push(Limiter { device: d.card.clone(), limiter: limiter.clone(), percent });
+        }
+    }
+
     for d in s.nvidia.iter().flat_map(|n| &n.devices) {
         let dev = format!("nvidia{}", d.index);
         let name = format!("{} ({})", d.name.as_deref().unwrap_or("NVIDIA GPU"), d.index);

@@ -11,6 +11,8 @@ use super::verdict::{MetricVerdict, Verdict};
 
 /// A percentage with the precision a drift needs, signed.
 pub fn pct(v: f64) -> String {
+    // Rounding noise of a constant series (1e-15) is no drift.
+    let v = if v.abs() < 1e-9 { 0.0 } else { v };
     let a = v.abs();
     let decimals = if a >= 10.0 {
         1
@@ -80,15 +82,16 @@ fn shown(v: &Verdict) -> impl Iterator<Item = &MetricVerdict> {
 
 pub fn text(v: &Verdict) -> String {
     let mut out = format!("verdict: {}\n", head(v));
+    let w = shown(v).map(|m| label(m).chars().count()).max().unwrap_or(0).max(6);
     let _ = writeln!(
         out,
-        "  {:<34} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
+        "  {:<w$} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
         "series", "first", "last", "drift", "slope %/h (95 % CI)", "min", "max", "samples"
     );
     for m in shown(v) {
         let _ = writeln!(
             out,
-            "  {:<34} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
+            "  {:<w$} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
             label(m),
             value(m.first_window_mean, &m.unit),
             value(m.last_window_mean, &m.unit),
@@ -169,6 +172,7 @@ mod tests {
         assert_eq!(pct(-0.0707), "-0.071");
         assert_eq!(pct(0.004), "+0.0040");
         assert_eq!(pct(0.0), "+0.000");
+        assert_eq!(pct(-3e-14), "+0.000");
         assert_eq!(pct(-1.234), "-1.23");
         assert_eq!(pct(12.34), "+12.3");
         assert_eq!(opt_pct(None), "n/a");

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::AmdgpuDerived;
 use super::NvidiaDerived;
 use super::RooflineFigures;
 
@@ -13,6 +14,9 @@ pub struct Derived {
     /// halo-top's own CPU time per snapshot over the last interval (its self-overhead).
     #[serde(default)]
     pub own_cpu_ms_per_sample: Option<f64>,
+    /// AMD GPU figures: throttle residency, energy, per-process engine busy %.
+    #[serde(default)]
+    pub amdgpu: AmdgpuDerived,
     /// Per NVIDIA device, energy and mean power over the last interval.
     #[serde(default)]
     pub nvidia: Vec<NvidiaDerived>,

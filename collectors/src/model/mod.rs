@@ -5,6 +5,8 @@
 //! units live in field names; new fields carry `#[serde(default)]` so older session files still
 //! load, and [`SCHEMA`] changes only on a breaking change.
 
+mod amdgpu;
+mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
@@ -12,6 +14,8 @@ mod nvidia;
 mod roofline;
 mod served_model;
 
+pub use amdgpu::*;
+pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
@@ -40,6 +44,9 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
+    #[serde(default)]
+    pub amdgpu: Option<AmdgpuSection>,
     /// NVIDIA GPUs through NVML.
     #[serde(default)]
     pub nvidia: Option<NvidiaSection>,
@@ -65,6 +72,7 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            amdgpu: None,
             nvidia: None,
             model: None,
             derived: Derived::default(),
@@ -81,6 +89,7 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    Amdgpu(Box<AmdgpuSection>),
     Nvidia(Box<NvidiaSection>),
     Model(Box<ModelSection>),
 }
@@ -90,6 +99,7 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
             Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
             Section::Model(model) => snapshot.model = Some(*model),
         }
