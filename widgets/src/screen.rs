@@ -135,6 +135,15 @@ mod tests {
     }
 
     #[test]
+    fn strix_halo_beside_an_nvidia_card_at_120x40() {
+        let mut s = host_snapshot();
+        s.amdgpu = Some(crate::test_support::strix_halo_load());
+        s.nvidia = Some(crate::test_support::nvidia_section());
+        s.sources[1].status = SourceStatus::Ok;
+        insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));
+    }
+
+    #[test]
     fn before_the_first_snapshot() {
         insta::assert_snapshot!(screen_text(80, 24, None, &FeedMode::Live, false));
     }
