@@ -220,6 +220,20 @@ fn export_writes_csv_and_openmetrics_for_backfill() {
     let ts: f64 = sample.rsplit(' ').next().unwrap().parse().unwrap();
     assert!((1.7e9..2.0e9).contains(&ts), "timestamps in seconds: {sample}");
     assert!(text.contains("limiter=\"sw_power_cap\"} 100 "), "limiters exported");
+    // Prometheus' own tool takes it for backfill, every sample (scripts/test installs promtool).
+    let blocks = dir.path().join("blocks");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&prom)
+        .arg(&blocks)
+        .output()
+        .expect("promtool is installed (scripts/test installs the prometheus package)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+    // BLOCK ULID  MIN TIME  MAX TIME  DURATION  NUM SAMPLES  NUM CHUNKS  NUM SERIES  SIZE
+    let row: Vec<&str> = report.lines().last().unwrap().split_whitespace().collect();
+    assert_eq!(row[4], samples.to_string(), "{report}");
     // Each family's samples are together: a TYPE line never repeats.
     let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE")).collect();
     let mut unique = types.clone();
