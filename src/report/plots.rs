@@ -36,29 +36,23 @@ pub fn charts(tracker: &Tracker) -> Vec<Chart<'_>> {
         (Kind::Temperature, "temperatures", "Temperatures"),
         (Kind::Power, "power", "Power"),
         (Kind::Efficiency, "efficiency", "Roofline utilisation and draft acceptance"),
-        (Kind::Host, "host", "Host"),
+        (Kind::Host, "", ""),
     ];
     let mut charts: Vec<Chart> = Vec::new();
     for (kind, stem, title) in families {
         for s in
             tracker.series().filter(|s| s.kind == kind && s.points.iter().any(|p| p.1.is_some()))
         {
-            let i = match charts.iter().position(|c| c.stem.starts_with(stem) && c.unit == s.unit) {
-                Some(i) => i,
-                None => {
-                    let same_family = charts.iter().filter(|c| c.stem.starts_with(stem)).count();
-                    let stem = if same_family == 0 {
-                        stem.to_string()
-                    } else {
-                        format!("{stem}-{same_family}")
-                    };
-                    let title =
-                        if kind == Kind::Host { s.label.clone() } else { title.to_string() };
-                    charts.push(Chart { stem, title, unit: s.unit, series: Vec::new() });
-                    charts.len() - 1
-                }
+            // Host series (CPU busy %, load average) differ in unit: one plot each.
+            let (stem, title) = if kind == Kind::Host {
+                (s.key.replace('_', "-"), s.label.clone())
+            } else {
+                (stem.to_string(), title.to_string())
             };
-            charts[i].series.push(s);
+            match charts.iter_mut().find(|c| c.stem == stem) {
+                Some(c) => c.series.push(s),
+                None => charts.push(Chart { stem, title, unit: s.unit, series: vec![s] }),
+            }
         }
     }
     charts
