@@ -39,7 +39,8 @@ pub fn start(path: &Path, speed: f64, from: Duration) -> Result<Replay> {
     let (publisher, mut feed) = Publisher::new(FeedMode::Replay(state.clone()));
     let (tx, commands) = std::sync::mpsc::channel();
     feed.control = Some(tx);
-    let next = index.position_at(from_ms);
+    // Past the end: show the last snapshot rather than nothing.
+    let next = index.position_at(from_ms).min(index.len().saturating_sub(1));
     let player = Player { index, file, publisher, commands, state, next, shown_ms: None };
     let player = std::thread::Builder::new()
         .name("replay".into())
