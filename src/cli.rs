@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::workload::Workload;
+
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
 
 const LONG_ABOUT: &str = "\
@@ -42,6 +44,37 @@ pub struct Global {
     /// Directory that stands for /proc (a fixture tree in tests).
     #[arg(long, global = true, env = "HALO_TOP_PROCFS_ROOT", default_value = "/proc")]
     pub procfs_root: PathBuf,
+
+    /// A llama-server to watch, e.g. http://127.0.0.1:8080 (repeat for several servers; a router
+    /// shows each loaded model). Without it, http://127.0.0.1:8080 is tried quietly.
+    #[arg(
+        long = "llama",
+        value_name = "URL",
+        global = true,
+        env = "HALO_TOP_LLAMA",
+        value_delimiter = ','
+    )]
+    pub llama: Vec<String>,
+
+    /// The llama-servers' API key (their --api-key), sent as a Bearer token.
+    #[arg(
+        long,
+        value_name = "KEY",
+        global = true,
+        env = "HALO_TOP_LLAMA_API_KEY",
+        hide_env_values = true
+    )]
+    pub llama_api_key: Option<String>,
+
+    /// Drive load while watching (dashboard and record): llama:chat (30 tokens in, 1000 out),
+    /// llama:code (2048/2048) or llama:summarize (8192/256), against the first --llama server.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
+    pub workload: Option<Workload>,
+
+    /// Parallel request streams of --workload.
+    #[arg(long, global = true, env = "HALO_TOP_CONCURRENCY", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
 
     #[command(flatten)]
     pub roofline: RooflineArgs,
@@ -118,6 +151,9 @@ pub enum Command {
     },
     /// Run a workload for a set time, log every snapshot, and judge the drift (headless).
     ///
+    /// The load is --workload (none by default: watch what already runs; llama:PRESET drives
+    /// the first --llama server).
+    ///
     /// Prints one progress line a minute to stderr and the verdict at the end: first- and
     /// last-window means after warm-up, the least-squares slope in %/hour with its 95 %
     /// interval, min/max, throttle residency per limiter, snapshots missed. SIGINT and SIGTERM
@@ -132,10 +168,6 @@ pub enum Command {
         /// The start of the soak that the verdict leaves out (the machine heating up).
         #[arg(long, env = "HALO_TOP_WARMUP", default_value = "2m", value_parser = parse_duration)]
         warmup: Duration,
-        /// The load: none (watch only), reference (halo-top's reference decoder) or
-        /// llama:PRESET (the llama-server load generator).
-        #[arg(long = "workload", env = "HALO_TOP_SOAK_WORKLOAD", default_value = "none")]
-        workload: crate::soak::workload::SoakWorkload,
         /// Exit with status 3 when decode tok/s fell by more than this many % (last window
         /// against first), for unattended runs.
         #[arg(long, env = "HALO_TOP_MAX_DRIFT", value_parser = parse_positive)]
@@ -241,6 +273,23 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["halo-top", "--interval", "1ms"]).is_err());
         assert!(Cli::try_parse_from(["halo-top", "replay", "f", "--speed", "0"]).is_err());
+        let cli = Cli::try_parse_from([
+            "halo-top",
+            "--llama",
+            "http://a:8080",
+            "--llama",
+            "http://b:8081",
+            "--workload",
+            "llama:code",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.llama, ["http://a:8080", "http://b:8081"]);
+        assert!(cli.global.workload.is_some());
+        assert_eq!(cli.global.concurrency, 4);
+        assert!(Cli::try_parse_from(["halo-top", "--workload", "llama:poems"]).is_err());
+        assert!(Cli::try_parse_from(["halo-top", "--concurrency", "0"]).is_err());
         assert!(
             Cli::try_parse_from(["halo-top", "record", "-o", "f", "--duration", "soon"]).is_err()
         );

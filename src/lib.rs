@@ -21,4 +21,6 @@ pub mod session;
 pub mod shutdown;
 pub mod soak;
 pub mod sources;
+pub mod synth;
 pub mod tui;
+pub mod workload;

@@ -5,6 +5,7 @@ use halo_collectors::Source;
 use halo_collectors::amdgpu::{AmdgpuCollector, AmdgpuConfig};
 use halo_collectors::gguf::{ModelSource, ModelSourceConfig};
 use halo_collectors::host::{HostCollector, HostConfig};
+use halo_collectors::llama::{DEFAULT_URL, LlamaCollector, LlamaConfig};
 use halo_collectors::nvidia::{self, NvidiaCollector, NvidiaConfig};
 
 use crate::cli::Global;
@@ -40,5 +41,22 @@ pub fn build(global: &Global) -> Result<Vec<Box<dyn Source>>> {
             calibrated_read_gbps: bandwidth.calibrated_read_gbps,
         })));
     }
+    // One source per server, named `llama:URL`. Without --llama the usual local port is only a
+    // guess: nothing there is "unavailable", not a failure.
+    let quiet_probe = global.llama.is_empty();
+    for url in llama_urls(global) {
+        sources.push(Box::new(LlamaCollector::new(LlamaConfig {
+            api_key: global.llama_api_key.clone(),
+            quiet_probe,
+            // Inside the runner's timeout (0.8 of the period), so our own message wins.
+            sample_budget: global.interval.mul_f64(0.7),
+            ..LlamaConfig::new(&url)
+        })));
+    }
     Ok(sources)
+}
+
+/// The llama-servers to watch: `--llama`, or the default local one.
+pub fn llama_urls(global: &Global) -> Vec<String> {
+    if global.llama.is_empty() { vec![DEFAULT_URL.to_string()] } else { global.llama.clone() }
 }

@@ -290,3 +290,36 @@ fn report_of_a_strix_halo_session_has_the_amd_series() {
     let png = std::fs::read(dir.path().join("power.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+/// A soak driving a real llama-server (a tiny generated model) with the llama load generator:
+/// decode and prefill rates reach the verdict, in the footer and in the report.
+#[test]
+fn soak_with_the_llama_workload_judges_real_decode_rates() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak-models");
+    let models = halo_top::synth::tiny::write(&dir).expect("writing the tiny models");
+    let server = support::llama_bin::Server::start(&models.target_q8_0, &["--metrics"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("llama.ndjson");
+    let out = run_ok(
+        halo_top()
+            .args(["--interval", "250ms", "--llama", &server.url(), "--workload", "llama:chat"])
+            .args(["soak", "--duration", "8s", "--warmup", "2s", "--max-drift", "1000", "-o"])
+            .arg(&path),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is within --max-drift 1000 %"), "{stderr}");
+    assert!(stderr.contains("workload:"), "the load generator's own account:\n{stderr}");
+    let index = SessionIndex::open(&path).unwrap();
+    assert_eq!(index.header.soak.as_ref().unwrap().workload, "llama:chat");
+    let verdict = index.footer.unwrap().verdict.unwrap();
+    let decode = verdict.metric("decode_tok_s").expect("decode judged");
+    assert!(decode.samples >= 10, "{decode:?}");
+    assert!(decode.mean.unwrap() > 1.0, "{decode:?}");
+    assert!(decode.drift_percent.is_some() && decode.slope_percent_per_hour.is_some());
+
+    let report = tmp.path().join("report");
+    run_ok(halo_top().arg("report").arg(&path).arg("--out").arg(&report));
+    assert!(report.join("throughput.png").exists());
+    let text = std::fs::read_to_string(report.join("verdict.txt")).unwrap();
+    assert!(text.lines().any(|l| l.contains("decode (tok/s)")), "{text}");
+}

@@ -161,7 +161,12 @@ fn draw<DB: DrawingBackend>(
         let style = ShapeStyle::from(color).stroke_width(2);
         let mut labelled = false;
         for segment in segments {
-            let drawn = c.draw_series(LineSeries::new(segment.iter().copied(), style))?;
+            // A lone value between gaps (acceptance moves only when a request ends) is a dot.
+            let drawn = if segment.len() == 1 {
+                c.draw_series(segment.iter().map(|&p| Circle::new(p, 3, style.filled())))?
+            } else {
+                c.draw_series(LineSeries::new(segment.iter().copied(), style))?
+            };
             if !labelled {
                 drawn
                     .label(series.label.clone())

@@ -189,10 +189,23 @@ struct Throughput {
 }
 
 fn throughput(s: &Snapshot) -> Throughput {
+    let llama = &s.derived.llama;
+    // Several servers (or a router's models) serve at once: their rates add up.
+    let sum = |f: fn(&halo_collectors::model::LlamaRates) -> Option<f64>| {
+        llama.iter().filter_map(f).reduce(|a, b| a + b)
+    };
+    let mean = |f: fn(&halo_collectors::model::LlamaRates) -> Option<f64>| {
+        let v: Vec<f64> = llama.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
     let r = &s.derived.roofline;
     Throughput {
-        decode_tok_s: r.decode_steps_per_s.zip(r.tokens_per_step).map(|(steps, per)| steps * per),
-        prefill_tok_s: None,
-        spec_acceptance_percent: None,
+        decode_tok_s: sum(|l| l.decode_tok_s)
+            .or_else(|| r.decode_steps_per_s.zip(r.tokens_per_step).map(|(s, t)| s * t)),
+        // The prompt speed while prefilling: the rate over the whole interval mostly measures
+        // how often prompts arrive.
+        prefill_tok_s: sum(|l| l.prefill_tok_s_busy),
+        // Over the interval: defined only when a speculative request ended in it (sparse).
+        spec_acceptance_percent: mean(|l| l.spec_acceptance).map(|a| a * 100.0),
     }
 }

@@ -25,7 +25,6 @@ use crate::session::{Footer, SoakPlan};
 use crate::{hub, sources};
 use summary::{opt_pct, pct, value};
 use verdict::Tracker;
-use workload::SoakWorkload;
 
 /// Exit status when decode drifted further than `--max-drift`.
 pub const EXIT_DRIFT: u8 = 3;
@@ -35,28 +34,28 @@ pub struct SoakArgs {
     pub output: PathBuf,
     pub duration: Duration,
     pub warmup: Duration,
-    pub workload: SoakWorkload,
     pub max_drift_percent: Option<f64>,
     pub progress_every: Duration,
 }
 
 pub async fn run(global: &Global, args: SoakArgs) -> Result<ExitCode> {
-    let mut running = workload::start(global, &args.workload)?;
     let mut sources = sources::build(global)?;
-    sources.extend(running.take_sources());
+    let running = workload::start(global);
+    sources.extend(running.sources());
+    let workload_name = workload::Running::name(global);
     let mut header =
         crate::commands::header(global, sources.iter().map(|s| s.name()).collect(), "soak");
     header.soak = Some(SoakPlan {
         duration_ms: ms(args.duration),
         warmup_ms: ms(args.warmup),
-        workload: args.workload.to_string(),
+        workload: workload_name.clone(),
         max_drift_percent: args.max_drift_percent,
     });
     let (feed, _hub) = hub::start(sources, global.interval);
     say(&format!(
         "halo-top: soak of {} with workload {} (warm-up {}), writing {}",
         summary::duration(args.duration.as_secs_f64()),
-        args.workload,
+        workload_name,
         summary::duration(args.warmup.as_secs_f64()),
         args.output.display()
     ));

@@ -1,93 +1,34 @@
-//! The load a soak runs while it watches, behind one start and one stop, so that each workload
-//! `src/workload/` provides is a few lines here.
+//! The load a soak runs while it watches (`--workload`), behind one start and one stop: the
+//! workloads themselves live in `crate::workload`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use anyhow::{Result, bail};
 use halo_collectors::Source;
 
 use crate::cli::Global;
+use crate::workload;
 
-/// The value of `soak --workload`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SoakWorkload {
-    /// Watch only: whatever already runs on the machine is the load.
-    None,
-    /// halo-top's own reference decoder.
-    Reference,
-    /// The llama-server load generator with a preset (`llama:chat`, ...).
-    Llama(String),
-}
-
-impl FromStr for SoakWorkload {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "none" => Ok(SoakWorkload::None),
-            "reference" => Ok(SoakWorkload::Reference),
-            _ => match text.split_once(':') {
-                Some(("llama", preset)) if !preset.is_empty() => {
-                    Ok(SoakWorkload::Llama(preset.to_string()))
-                }
-                _ => Err(format!(
-                    "unknown workload {text:?} (expected none, reference or llama:PRESET)"
-                )),
-            },
-        }
-    }
-}
-
-impl fmt::Display for SoakWorkload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SoakWorkload::None => f.write_str("none"),
-            SoakWorkload::Reference => f.write_str("reference"),
-            SoakWorkload::Llama(preset) => write!(f, "llama:{preset}"),
-        }
-    }
-}
-
-/// A started workload.
+/// A started workload, or none.
 pub struct Running {
-    sources: Vec<Box<dyn Source>>,
-    stop: Option<Box<dyn FnOnce() -> Option<String> + Send>>,
+    load: Option<workload::Running>,
 }
 
 impl Running {
+    /// `--workload` as given (`none` when absent), for the session header.
+    pub fn name(global: &Global) -> String {
+        global.workload.as_ref().map_or_else(|| "none".into(), workload::Workload::name)
+    }
+
     /// Sources that put the workload's own figures into every snapshot.
-    pub fn take_sources(&mut self) -> Vec<Box<dyn Source>> {
-        std::mem::take(&mut self.sources)
+    pub fn sources(&self) -> Vec<Box<dyn Source>> {
+        self.load.iter().map(workload::Running::source).collect()
     }
 
     /// Stops the workload; returns what it says it did.
     pub fn stop(&mut self) -> Option<String> {
-        self.stop.take().and_then(|stop| stop())
+        self.load.take().map(workload::Running::finish)
     }
 }
 
-/// Starts `workload`.
-pub fn start(_global: &Global, workload: &SoakWorkload) -> Result<Running> {
-    match workload {
-        SoakWorkload::None => Ok(Running { sources: Vec::new(), stop: None }),
-        SoakWorkload::Reference | SoakWorkload::Llama(_) => {
-            bail!("workload {workload} is not part of this build yet (use --workload none)")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_workloads() {
-        assert_eq!("none".parse(), Ok(SoakWorkload::None));
-        assert_eq!("reference".parse(), Ok(SoakWorkload::Reference));
-        assert_eq!("llama:chat".parse(), Ok(SoakWorkload::Llama("chat".into())));
-        assert!("llama:".parse::<SoakWorkload>().is_err());
-        assert!("fast".parse::<SoakWorkload>().unwrap_err().contains("none, reference"));
-        assert_eq!(SoakWorkload::Llama("code".into()).to_string(), "llama:code");
-    }
+/// Starts `--workload`, if any.
+pub fn start(global: &Global) -> Running {
+    Running { load: workload::start(global) }
 }

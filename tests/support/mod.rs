@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: the real binary, and a private tmux server.
 #![allow(dead_code)]
 
+pub mod llama_bin;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -10,6 +10,7 @@ mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
+mod llama;
 mod nvidia;
 mod roofline;
 mod served_model;
@@ -19,6 +20,7 @@ pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use llama::*;
 pub use nvidia::*;
 pub use roofline::RooflineFigures;
 pub use served_model::{KvShape, ModelProfile, ModelSection};
@@ -44,6 +46,13 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// One entry per llama-server (`--llama URL`, repeatable; in router mode one per loaded
+    /// model). A server that could not be read has no entry (see `sources`).
+    #[serde(default)]
+    pub llama: Vec<LlamaServer>,
+    /// The llama load generator (`--workload llama:PRESET`), when one runs.
+    #[serde(default)]
+    pub llama_load: Option<LlamaLoadReading>,
     /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
     #[serde(default)]
     pub amdgpu: Option<AmdgpuSection>,
@@ -72,6 +81,8 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            llama: Vec::new(),
+            llama_load: None,
             amdgpu: None,
             nvidia: None,
             model: None,
@@ -89,6 +100,9 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    /// One llama source's servers (one, or one per loaded model of a router).
+    Llama(Vec<LlamaServer>),
+    LlamaLoad(Box<LlamaLoadReading>),
     Amdgpu(Box<AmdgpuSection>),
     Nvidia(Box<NvidiaSection>),
     Model(Box<ModelSection>),
@@ -99,6 +113,8 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Llama(servers) => snapshot.llama.extend(servers),
+            Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
             Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
             Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
             Section::Model(model) => snapshot.model = Some(*model),
