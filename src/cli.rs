@@ -66,8 +66,9 @@ pub struct Global {
     )]
     pub llama_api_key: Option<String>,
 
-    /// Drive load while watching (dashboard and record): llama:chat (30 tokens in, 1000 out),
-    /// llama:code (2048/2048) or llama:summarize (8192/256), against the first --llama server.
+    /// Drive load while watching (dashboard, record, soak): none (the default), llama:chat (30
+    /// tokens in, 1000 out), llama:code (2048/2048) or llama:summarize (8192/256), against the
+    /// first --llama server.
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
     pub workload: Option<Workload>,
 
