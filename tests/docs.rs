@@ -176,3 +176,32 @@ fn the_scrape_config_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every query of the dashboard is valid PromQL: promtool checks them as recording rules
+/// (the `$host` variable stands for any host). The rules file is JSON, which is YAML too.
+#[test]
+fn the_dashboard_queries_are_valid_promql() {
+    let text = std::fs::read_to_string(docs().join("grafana-dashboard.json")).unwrap();
+    let dashboard: Value = serde_json::from_str(&text).unwrap();
+    let rules: Vec<Value> = queries(&dashboard)
+        .iter()
+        .filter(|q| !q.starts_with("label_values("))
+        .enumerate()
+        .map(|(i, q)| serde_json::json!({"record": format!("halo:query_{i}"), "expr": q.replace("$host", ".*")}))
+        .collect();
+    let file = serde_json::json!({"groups": [{"name": "grafana-dashboard", "rules": rules}]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .expect("promtool is installed (scripts/test installs Debian's prometheus package)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
