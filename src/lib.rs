@@ -16,3 +16,4 @@ pub mod shutdown;
 pub mod sources;
 pub mod synth;
 pub mod tui;
+pub mod workload;

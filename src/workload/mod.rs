@@ -1,0 +1,3 @@
+//! Workloads halo-top can run itself while it watches: the value of `--workload`.
+
+pub mod reference;
