@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::synth::memory::SyntheticSpec;
+use crate::workload::WorkloadSpec;
+
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
 
 const LONG_ABOUT: &str = "\
@@ -42,6 +45,15 @@ pub struct Global {
     /// Directory that stands for /proc (a fixture tree in tests).
     #[arg(long, global = true, env = "HALO_TOP_PROCFS_ROOT", default_value = "/proc")]
     pub procfs_root: PathBuf,
+
+    /// Run a workload while watching: none, or reference (the embedded decoder on a synthetic
+    /// 1.5GB:q8_0 model), reference=SIZE:TYPE, reference=FILE.gguf.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD", default_value = "none")]
+    pub workload: WorkloadSpec,
+
+    /// Threads of the workload (default: all logical CPUs but one).
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workload_threads: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +72,40 @@ pub enum Command {
         /// Stop after this long, e.g. 30s, 5m, 1h. Without it, record until interrupted.
         #[arg(long, env = "HALO_TOP_DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
+    },
+    /// Measure the reference decoder: decode tok/s, effective GB/s, latency, time per op class.
+    Bench {
+        /// A GGUF model file (llama, qwen2, qwen3, qwen3moe).
+        #[arg(long, env = "HALO_TOP_MODEL", conflicts_with = "synthetic")]
+        model: Option<PathBuf>,
+        /// A synthetic model made in memory, SIZE:TYPE with TYPE q4_0, q8_0 or f16 (the default,
+        /// 1.5GB:q8_0, when no --model is given).
+        #[arg(long, env = "HALO_TOP_SYNTHETIC")]
+        synthetic: Option<SyntheticSpec>,
+        /// Decoder threads (default: all logical CPUs but one).
+        #[arg(long, env = "HALO_TOP_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Tokens to decode and time.
+        #[arg(long, env = "HALO_TOP_TOKENS", default_value_t = 64)]
+        tokens: usize,
+        /// Prompt tokens to feed first, for a prompt-processing figure (one token per step).
+        #[arg(long, env = "HALO_TOP_PROMPT", default_value_t = 0)]
+        prompt: usize,
+        /// Also measure STREAM read bandwidth with the same threads (about 10 s).
+        #[arg(long)]
+        stream: bool,
+        /// Print the report as JSON.
+        #[arg(long, env = "HALO_TOP_JSON")]
+        json: bool,
+    },
+    /// Write a synthetic model (the one `bench --synthetic` decodes) as a GGUF file, e.g. to
+    /// run llama.cpp on the very same weights.
+    Synth {
+        /// The GGUF file to write (replaced if it exists).
+        output: PathBuf,
+        /// SIZE:TYPE, TYPE one of q4_0, q8_0, q4_k, f16.
+        #[arg(long, default_value = "1.5GB:q8_0")]
+        synthetic: SyntheticSpec,
     },
     /// Play a recorded session file in the dashboard.
     Replay {

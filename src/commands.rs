@@ -39,6 +39,26 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 footer.stop_reason.as_deref().unwrap_or("?")
             );
         }
+        Some(Command::Bench { model, synthetic, threads, tokens, prompt, stream, json }) => {
+            use crate::workload::reference::bench;
+            let model = match model {
+                Some(path) => bench::ModelChoice::File(path),
+                None => bench::ModelChoice::Synthetic(synthetic.unwrap_or_default()),
+            };
+            let threads = threads
+                .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
+            let options = bench::BenchOptions { model, threads, tokens, warmup: 4, prompt, stream };
+            let report = tokio::task::spawn_blocking(move || bench::run(&options)).await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", bench::text(&report));
+            }
+        }
+        Some(Command::Synth { output, synthetic }) => {
+            let name = crate::synth::memory::write_gguf(synthetic, &output)?;
+            eprintln!("halo-top: wrote {name} to {}", output.display());
+        }
         Some(Command::Replay { file, speed }) => {
             let (feed, _player) = replay::start(&file, speed)?;
             let mode = feed.mode.clone();
@@ -52,6 +72,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The thread count of the reference decoder when this command runs it.
+pub fn reference_threads(cli: &Cli) -> Option<usize> {
+    use crate::workload::reference::threads::default_threads;
+    let pick = |t: Option<u16>| t.map_or_else(default_threads, usize::from);
+    match (&cli.command, &cli.global.workload) {
+        (Some(Command::Bench { threads, .. }), _) => Some(pick(*threads)),
+        (Some(Command::Replay { .. }), _) => None,
+        (_, crate::workload::WorkloadSpec::Reference { .. }) => {
+            Some(pick(cli.global.workload_threads))
+        }
+        _ => None,
+    }
 }
 
 fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {

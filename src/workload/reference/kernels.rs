@@ -195,6 +195,19 @@ mod simd {
             self.hsum(avx._mm256_add_ps(acc[0], acc[1]))
         }
 
+        /// `y += a · v` for f16 `v` (attention's weighted sum of V rows).
+        #[inline(always)]
+        pub fn axpy_f16(self, y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
+            let (avx, fma) = (self.avx, self.fma);
+            let av = avx._mm256_set1_ps(a);
+            for (yc, vc) in y.iter_mut().zip(v) {
+                let halves: [[u16; 8]; 2] = bytemuck::cast(*vc);
+                let ys: [__m256; 2] = bytemuck::cast(*yc);
+                let out = [0, 1].map(|i| fma._mm256_fmadd_ps(self.scales(halves[i]), av, ys[i]));
+                *yc = bytemuck::cast(out);
+            }
+        }
+
         #[inline(always)]
         pub fn dot_f16(self, w: &[[u16; 16]], x: &[[f32; 16]]) -> f32 {
             let (avx, fma) = (self.avx, self.fma);
@@ -245,6 +258,12 @@ pub mod scalar {
         sum
     }
 
+    pub fn axpy_f16(y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
+        for (y, &v) in y.iter_mut().flatten().zip(v.iter().flatten()) {
+            *y += a * f16::from_bits(v).to_f32();
+        }
+    }
+
     pub fn dot_f16(w: &[[u16; 16]], x: &[[f32; 16]]) -> f32 {
         w.iter()
             .flatten()
@@ -276,6 +295,14 @@ macro_rules! dispatch {
 dispatch!(dot_q4_0, Q4Group, ActGroup);
 dispatch!(dot_q8_0, Q8Group, ActGroup);
 dispatch!(dot_f16, [u16; 16], [f32; 16]);
+
+pub fn axpy_f16(y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(s) = simd::Simd::get() {
+        return s.axpy_f16(y, a, v);
+    }
+    scalar::axpy_f16(y, a, v)
+}
 
 /// f32 rows (the MoE router, F32 files): short, so a plain loop the compiler vectorizes.
 pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {

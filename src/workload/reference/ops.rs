@@ -4,6 +4,7 @@
 
 use half::f16;
 
+use super::kernels;
 use super::model::RopeMode;
 
 /// `x · w / rms(x)` in place.
@@ -86,29 +87,31 @@ pub fn softmax(x: &mut [f32]) {
     }
 }
 
-/// One layer's K or V cache: `[kv_head][position][head_dim]` in f16, written in place.
+/// One layer's K or V cache: `[kv_head][position][head_dim]` in f16 (chunks of 16), written
+/// in place. The head dimension must be a multiple of 16 (64 and 128 in every family here).
 pub struct KvCache {
-    pub data: Vec<u16>,
+    data: Vec<[u16; 16]>,
     max_pos: usize,
-    head_dim: usize,
+    chunks: usize,
 }
 
 impl KvCache {
     pub fn new(n_head_kv: usize, max_pos: usize, head_dim: usize) -> Self {
-        KvCache { data: vec![0; n_head_kv * max_pos * head_dim], max_pos, head_dim }
+        let chunks = head_dim.div_ceil(16);
+        KvCache { data: vec![[0; 16]; n_head_kv * max_pos * chunks], max_pos, chunks }
     }
 
     pub fn store(&mut self, pos: usize, heads: &[f32]) {
-        for (h, head) in heads.chunks_exact(self.head_dim).enumerate() {
-            let dst = &mut self.data[(h * self.max_pos + pos) * self.head_dim..][..self.head_dim];
-            for (d, &v) in dst.iter_mut().zip(head) {
-                *d = f16::from_f32(v).to_bits();
+        for (h, head) in heads.chunks_exact(self.chunks * 16).enumerate() {
+            let dst = &mut self.data[(h * self.max_pos + pos) * self.chunks..][..self.chunks];
+            for (d, src) in dst.iter_mut().zip(head.chunks_exact(16)) {
+                *d = std::array::from_fn(|i| f16::from_f32(src[i]).to_bits());
             }
         }
     }
 
-    pub fn head(&self, h: usize, len: usize) -> &[u16] {
-        &self.data[h * self.max_pos * self.head_dim..][..len * self.head_dim]
+    fn head(&self, h: usize, len: usize) -> &[[u16; 16]] {
+        &self.data[h * self.max_pos * self.chunks..][..len * self.chunks]
     }
 }
 
@@ -123,24 +126,24 @@ pub fn attention(
     n_head_kv: usize,
     out: &mut [f32],
 ) {
-    let hd = k.head_dim;
+    let hd = k.chunks * 16;
     let group = (q.len() / hd) / n_head_kv.max(1);
     let scale = 1.0 / (hd as f32).sqrt();
     let mut scores = vec![0f32; len];
-    for (h, (qh, oh)) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
+    let mut qh = Vec::new();
+    let mut acc = vec![[0f32; 16]; k.chunks];
+    for (h, (q_head, out_head)) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
         let kvh = h / group.max(1);
-        let qh: Vec<f32> = qh.iter().map(|&x| f16::from_f32(x).to_f32()).collect();
-        for (s, kt) in scores.iter_mut().zip(k.head(kvh, len).chunks_exact(hd)) {
-            let dot: f32 = qh.iter().zip(kt).map(|(&a, &b)| a * f16::from_bits(b).to_f32()).sum();
-            *s = dot * scale;
+        kernels::round_act_f16(q_head, &mut qh);
+        for (s, kt) in scores.iter_mut().zip(k.head(kvh, len).chunks_exact(k.chunks)) {
+            *s = kernels::dot_f16(kt, &qh) * scale;
         }
         softmax(&mut scores);
-        oh.fill(0.0);
-        for (&p, vt) in scores.iter().zip(v.head(kvh, len).chunks_exact(hd)) {
-            for (o, &b) in oh.iter_mut().zip(vt) {
-                *o += p * f16::from_bits(b).to_f32();
-            }
+        acc.iter_mut().for_each(|c| *c = [0.0; 16]);
+        for (&p, vt) in scores.iter().zip(v.head(kvh, len).chunks_exact(v.chunks)) {
+            kernels::axpy_f16(&mut acc, p, vt);
         }
+        out_head.copy_from_slice(acc.as_flattened());
     }
 }
 
@@ -163,11 +166,13 @@ mod tests {
 
     #[test]
     fn attention_over_one_position_returns_its_value() {
-        let (mut k, mut v) = (KvCache::new(1, 4, 2), KvCache::new(1, 4, 2));
-        k.store(0, &[1.0, 0.0]);
-        v.store(0, &[0.5, -2.0]);
-        let mut out = [0.0; 4];
-        attention(&[1.0, 1.0, 3.0, 0.0], &k, &v, 1, 1, &mut out);
-        assert_eq!(out, [0.5, -2.0, 0.5, -2.0]);
+        let (mut k, mut v) = (KvCache::new(1, 4, 16), KvCache::new(1, 4, 16));
+        let value: Vec<f32> = (0..16).map(|i| i as f32 * 0.5 - 2.0).collect();
+        k.store(0, &[1.0; 16]);
+        v.store(0, &value);
+        let mut out = [0.0; 32];
+        attention(&[0.3; 32], &k, &v, 1, 1, &mut out);
+        assert_eq!(&out[..16], &value[..]);
+        assert_eq!(&out[16..], &value[..]);
     }
 }
