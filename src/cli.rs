@@ -54,6 +54,11 @@ pub struct Global {
     /// Threads of the workload (default: all logical CPUs but one).
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub workload_threads: Option<u16>,
+
+    /// Prompt tokens the reference workload feeds at the start of each context (one per
+    /// step), for a prompt-processing figure beside decode.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_PROMPT", default_value_t = 0)]
+    pub workload_prompt: usize,
 }
 
 #[derive(Debug, Subcommand)]

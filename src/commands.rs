@@ -152,6 +152,19 @@ fn summary(s: &Snapshot) -> String {
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
     }
+    if let Some(r) = &s.reference {
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.2}{unit}"));
+        out += &format!(
+            "decoder  {} on {} threads ({}): {} decode, {} effective, p50 {}\n",
+            r.model_name.as_deref().unwrap_or(&r.model_source),
+            r.threads,
+            r.state,
+            f(r.decode_tok_s, " tok/s"),
+            f(r.effective_gb_s, " GB/s"),
+            f(r.latency_ms_p50, " ms")
+        );
+    }
     for src in &s.sources {
         let state = match &src.status {
             SourceStatus::Ok => "ok".to_string(),

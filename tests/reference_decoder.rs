@@ -13,15 +13,15 @@ const PROMPT: [u32; 6] = [1, 300, 421, 77, 888, 1000];
 const N_TOKENS: usize = 40;
 
 fn ours(path: &Path, threads: usize) -> Vec<u32> {
-    let model = Arc::new(Model::from_gguf(path).unwrap());
-    let mut decoder = Decoder::new(model, threads, 256).unwrap();
+    let model = Arc::new(Model::from_gguf(path).expect("load the GGUF"));
+    let mut decoder = Decoder::new(model, threads, 256).expect("decoder");
     let mut next = 0;
     for &t in &PROMPT {
-        next = decoder.step(t).unwrap().token;
+        next = decoder.step(t).expect("step").token;
     }
     let mut out = vec![next];
     while out.len() < N_TOKENS {
-        next = decoder.step(next).unwrap().token;
+        next = decoder.step(next).expect("step").token;
         out.push(next);
     }
     out
@@ -38,7 +38,7 @@ fn llama_cpp(path: &Path) -> Vec<u32> {
         .as_array()
         .unwrap_or_else(|| panic!("no tokens in {reply}"))
         .iter()
-        .map(|t| t.as_u64().unwrap() as u32)
+        .map(|t| t.as_u64().expect("token id") as u32)
         .collect()
 }
 

@@ -51,7 +51,7 @@ impl FromStr for SyntheticSpec {
         };
         let num: f64 = num.parse().map_err(|_| format!("{text:?}: {num:?} is not a number"))?;
         let bytes = num * scale;
-        if !(bytes >= 1e6 && bytes <= 1e12) {
+        if !(1e6..=1e12).contains(&bytes) {
             return Err(format!("{text:?}: the size must be between 1MB and 1000GB"));
         }
         let dtype = match ty.to_ascii_lowercase().as_str() {
@@ -60,7 +60,9 @@ impl FromStr for SyntheticSpec {
             "f16" => GgmlDType::F16,
             "q4_k" => GgmlDType::Q4K,
             other => {
-                return Err(format!("{text:?}: type {other:?} is not one of q4_0, q8_0, q4_k, f16"));
+                return Err(format!(
+                    "{text:?}: type {other:?} is not one of q4_0, q8_0, q4_k, f16"
+                ));
             }
         };
         Ok(SyntheticSpec { bytes: bytes as u64, dtype })

@@ -332,9 +332,10 @@ mod tests {
         let n = 4 * GROUP;
         let (x, act) = random_act(n, 1);
         let mut rng = SplitMix64::new(2);
-        let mut bytes = vec![0u8; n / GROUP * std::mem::size_of::<Q4Group>()];
-        bytes.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
-        let mut q4: Vec<Q4Group> = bytemuck::pod_collect_to_vec(&bytes);
+        let mut q4 = vec![Q4Group::zeroed(); n / GROUP];
+        bytemuck::cast_slice_mut::<Q4Group, u8>(&mut q4)
+            .iter_mut()
+            .for_each(|b| *b = rng.next_u64() as u8);
         let mut q8 = vec![Q8Group::zeroed(); n / GROUP];
         for (g4, g8) in q4.iter_mut().zip(&mut q8) {
             g4.d = [f16::from_f32(0.01).to_bits(); 8];

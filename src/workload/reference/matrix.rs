@@ -90,7 +90,7 @@ impl Matrix {
         bytes: &[u8],
     ) -> Result<Self> {
         let expected = rows * cols / dtype.block_size() * dtype.type_size();
-        if bytes.len() != expected || cols % dtype.block_size() != 0 {
+        if bytes.len() != expected || !cols.is_multiple_of(dtype.block_size()) {
             bail!("{dtype:?} matrix {rows}x{cols}: {} bytes, expected {expected}", bytes.len());
         }
         let row_bytes = expected / rows.max(1);
@@ -258,8 +258,8 @@ fn candle_streamed_bytes(dtype: GgmlDType, rows: usize, cols: usize, stored: usi
     #[cfg(target_arch = "x86_64")]
     {
         let repacks = dtype == GgmlDType::Q4K
-            && rows % 16 == 0
-            && cols % 256 == 0
+            && rows.is_multiple_of(16)
+            && cols.is_multiple_of(256)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma");
         if repacks {

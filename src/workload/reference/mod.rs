@@ -14,6 +14,7 @@ pub mod ops;
 pub mod pool;
 pub mod stream;
 pub mod threads;
+pub mod workload;
 
 pub use decoder::{Decoder, OpTimes, StepStats};
 pub use model::Model;
