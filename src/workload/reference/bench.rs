@@ -88,7 +88,11 @@ pub struct BenchReport {
     pub decode_tok_s: f64,
     /// Prompt tokens fed one per step (no batched prefill), when asked for.
     pub prefill_tok_s: Option<f64>,
+    /// Bytes read per token as the kernels stream them.
     pub bytes_per_token: f64,
+    /// The same with weights counted at their GGUF size (what llama.cpp reads; differs from
+    /// `bytes_per_token` only for types candle repacks, Q4_K).
+    pub file_bytes_per_token: f64,
     pub effective_gb_s: f64,
     pub latency_ms_p50: f64,
     pub latency_ms_p90: f64,
@@ -154,6 +158,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         decode_tok_s,
         prefill_tok_s,
         bytes_per_token,
+        file_bytes_per_token: bytes_per_token - model.weight_bytes as f64
+            + model.weight_file_bytes as f64,
         effective_gb_s,
         latency_ms_p50: ms(0.5),
         latency_ms_p90: ms(0.9),

@@ -153,6 +153,11 @@ impl Matrix {
         self.streamed_bytes
     }
 
+    /// Bytes of this matrix in the GGUF file (ggml blocks).
+    pub fn file_bytes(&self) -> usize {
+        self.rows * self.cols / self.dtype.block_size() * self.dtype.type_size()
+    }
+
     /// Whether the rows can be split across our threads (candle's fallback runs whole).
     pub fn splits(&self) -> bool {
         !matches!(self.layout, Layout::Candle(_))

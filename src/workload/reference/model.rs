@@ -150,8 +150,10 @@ pub struct Model {
     pub layers: Vec<Layer>,
     pub output_norm: Vec<f32>,
     pub output: Arc<Matrix>,
-    /// Bytes of all weights as stored in our layouts.
+    /// Bytes of all weight matrices as our kernels (or candle's) stream them.
     pub weight_bytes: usize,
+    /// The same matrices' bytes in the GGUF file (differs for Q4_K, which candle repacks).
+    pub weight_file_bytes: usize,
 }
 
 impl Model {
@@ -225,18 +227,20 @@ impl Model {
         };
         let embed = to_matrix(embed_raw).context("tensor token_embd.weight")?;
         let weight_type = layers.first().map_or(output.dtype, |l| l.wq.dtype);
-        let expert_bytes =
-            |e: &Expert| e.gate.streamed_bytes() + e.up.streamed_bytes() + e.down.streamed_bytes();
-        let layer_bytes = |l: &Layer| {
-            let ffn = match &l.ffn {
-                Ffn::Dense(e) => expert_bytes(e),
-                Ffn::Moe { router, experts } => {
-                    router.streamed_bytes() + experts.iter().map(expert_bytes).sum::<usize>()
-                }
+        let total = |size: fn(&Matrix) -> usize| {
+            let expert = |e: &Expert| size(&e.gate) + size(&e.up) + size(&e.down);
+            let layer = |l: &Layer| {
+                let ffn = match &l.ffn {
+                    Ffn::Dense(e) => expert(e),
+                    Ffn::Moe { router, experts } => {
+                        size(router) + experts.iter().map(expert).sum::<usize>()
+                    }
+                };
+                [&l.wq, &l.wk, &l.wv, &l.wo].iter().map(|m| size(m)).sum::<usize>() + ffn
             };
-            [&l.wq, &l.wk, &l.wv, &l.wo].iter().map(|m| m.streamed_bytes()).sum::<usize>() + ffn
+            size(&output) + layers.iter().map(layer).sum::<usize>()
         };
-        let bytes = output.streamed_bytes() + layers.iter().map(layer_bytes).sum::<usize>();
+        let (bytes, file_bytes) = (total(Matrix::streamed_bytes), total(Matrix::file_bytes));
         Ok(Model {
             config,
             name,
@@ -246,6 +250,7 @@ impl Model {
             output_norm: vector(src, "output_norm.weight")?,
             output: Arc::new(output),
             weight_bytes: bytes,
+            weight_file_bytes: file_bytes,
         })
     }
 
