@@ -20,13 +20,16 @@ fn matrix(dtype: GgmlDType, rows: usize, cols: usize) -> Matrix {
     let block = dtype.type_size();
     for b in bytes.chunks_exact_mut(block) {
         b[..2].copy_from_slice(&half::f16::from_f32(0.001).to_le_bytes());
+        if dtype == GgmlDType::Q4K {
+            b[2..4].copy_from_slice(&half::f16::from_f32(0.001).to_le_bytes());
+        }
     }
     Matrix::from_ggml_bytes(dtype, rows, cols, &bytes).expect("matrix")
 }
 
 fn main() {
     let cols = 2048;
-    for dtype in [GgmlDType::Q4_0, GgmlDType::Q8_0, GgmlDType::F16] {
+    for dtype in [GgmlDType::Q4_0, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::F16] {
         for (label, rows) in [("in L2", 128), ("from memory", 131_072)] {
             let m = matrix(dtype, rows, cols);
             let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.37).sin()).collect();

@@ -34,6 +34,44 @@ pub struct Q8Group {
     pub qs: [[i8; BLOCK]; GROUP_BLOCKS],
 }
 
+/// One Q4_K super-block of 256 weights, exactly as in GGUF: f16 `d` and `dmin`, 12 bytes of
+/// 6-bit scales and mins for its eight 32-weight sub-blocks, then 4 × 32 bytes of nibbles
+/// (byte l of chunk j: sub-block 2j element l in the low nibble, sub-block 2j+1 in the high).
+#[derive(Clone, Copy, Pod, Zeroable)]
+#[repr(C, align(16))]
+pub struct Q4KBlock {
+    pub d: u16,
+    pub dmin: u16,
+    pub scales: [u8; 12],
+    pub qs: [[u8; 32]; 4],
+}
+
+impl Q4KBlock {
+    /// The eight 6-bit scales and eight 6-bit mins, each as the bytes of a u64 (ggml's
+    /// `get_scale_min_k4`, done on whole words as ggml's AVX2 path does).
+    #[inline(always)]
+    pub fn scales_mins_u64(&self) -> (u64, u64) {
+        const LOW6: u32 = 0x3f3f_3f3f;
+        const LOW4: u32 = 0x0f0f_0f0f;
+        const LOW2: u32 = 0x0303_0303;
+        let s = &self.scales;
+        let word =
+            |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+        let (w0, w1, w2) = (word(0), word(1), word(2));
+        let scales_lo = w0 & LOW6;
+        let scales_hi = (w2 & LOW4) | (((w0 >> 6) & LOW2) << 4);
+        let mins_lo = w1 & LOW6;
+        let mins_hi = ((w2 >> 4) & LOW4) | (((w1 >> 6) & LOW2) << 4);
+        let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        (join(scales_lo, scales_hi), join(mins_lo, mins_hi))
+    }
+
+    pub fn scales_mins(&self) -> ([u8; 8], [u8; 8]) {
+        let (sc, mn) = self.scales_mins_u64();
+        (sc.to_le_bytes(), mn.to_le_bytes())
+    }
+}
+
 /// 256 activations quantized to eight Q8_0 blocks, laid out for both weight kernels.
 #[derive(Clone, Copy, Pod, Zeroable)]
 #[repr(C, align(32))]
@@ -48,6 +86,8 @@ pub struct ActGroup {
     /// `-8 · d · Σq` per block: Q4_0 nibbles are stored +8, and this takes the offset out
     /// of the integer dot product once per activation instead of once per weight row.
     pub q4_offset: [f32; GROUP_BLOCKS],
+    /// `d · Σq` per block, for the Q4_K mins.
+    pub sum: [f32; GROUP_BLOCKS],
 }
 
 /// Quantizes `x` (a multiple of [`GROUP`] long, zero-padded) into `out`.
@@ -66,6 +106,7 @@ pub fn quantize_act(x: &[f32], out: &mut Vec<ActGroup>) {
             }
             g.d[b] = f16::from_f32(amax / 127.0).to_f32();
             g.q4_offset[b] = -8.0 * g.d[b] * sum as f32;
+            g.sum[b] = g.d[b] * sum as f32;
         }
         for p in 0..GROUP_BLOCKS / 2 {
             let (a, b) = (g.qs[2 * p], g.qs[2 * p + 1]);
@@ -195,6 +236,55 @@ mod simd {
             self.hsum(avx._mm256_add_ps(acc[0], acc[1]))
         }
 
+        #[inline(always)]
+        pub fn dot_q4_k(self, w: &[Q4KBlock], x: &[ActGroup]) -> f32 {
+            let (avx, avx2, fma) = (self.avx, self.avx2, self.fma);
+            let mask = avx._mm256_set1_epi8(0x0F);
+            let ones = avx._mm256_set1_epi16(1);
+            let mut acc = [avx._mm256_setzero_ps(), avx._mm256_setzero_ps()];
+            let mut acc_min = avx._mm256_setzero_ps();
+            for (b, a) in w.iter().zip(x) {
+                let (sc, mn) = b.scales_mins_u64();
+                let to_f32 = |v: u64| {
+                    avx._mm256_cvtepi32_ps(avx2._mm256_cvtepu8_epi32(bytemuck::cast([v, 0u64])))
+                };
+                let d = avx._mm256_set1_ps(half::f16::from_bits(b.d).to_f32());
+                let dmin = avx._mm256_set1_ps(half::f16::from_bits(b.dmin).to_f32());
+                let s: [f32; 8] = bytemuck::cast(
+                    avx._mm256_mul_ps(avx._mm256_mul_ps(d, to_f32(sc)), bytemuck::cast(a.d)),
+                );
+                acc_min = fma._mm256_fmadd_ps(
+                    avx._mm256_mul_ps(dmin, to_f32(mn)),
+                    bytemuck::cast(a.sum),
+                    acc_min,
+                );
+                for j in 0..4 {
+                    let v: __m256i = bytemuck::cast(b.qs[j]);
+                    let lo = avx2._mm256_and_si256(v, mask);
+                    let hi = avx2._mm256_and_si256(avx2._mm256_srli_epi16::<4>(v), mask);
+                    let p_lo = avx2._mm256_madd_epi16(
+                        avx2._mm256_maddubs_epi16(lo, bytemuck::cast(a.qs[2 * j])),
+                        ones,
+                    );
+                    let p_hi = avx2._mm256_madd_epi16(
+                        avx2._mm256_maddubs_epi16(hi, bytemuck::cast(a.qs[2 * j + 1])),
+                        ones,
+                    );
+                    acc[0] = fma._mm256_fmadd_ps(
+                        avx._mm256_cvtepi32_ps(p_lo),
+                        avx._mm256_set1_ps(s[2 * j]),
+                        acc[0],
+                    );
+                    acc[1] = fma._mm256_fmadd_ps(
+                        avx._mm256_cvtepi32_ps(p_hi),
+                        avx._mm256_set1_ps(s[2 * j + 1]),
+                        acc[1],
+                    );
+                }
+            }
+            self.hsum(avx._mm256_add_ps(acc[0], acc[1])) - self.hsum(acc_min)
+        }
+
         /// `y += a · v` for f16 `v` (attention's weighted sum of V rows).
         #[inline(always)]
         pub fn axpy_f16(self, y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
@@ -258,6 +348,26 @@ pub mod scalar {
         sum
     }
 
+    pub fn dot_q4_k(w: &[Q4KBlock], x: &[ActGroup]) -> f32 {
+        let mut sum = 0f32;
+        for (b, a) in w.iter().zip(x) {
+            let (sc, mn) = b.scales_mins();
+            let (d, dmin) = (f16::from_bits(b.d).to_f32(), f16::from_bits(b.dmin).to_f32());
+            for s in 0..8 {
+                let isum: i32 = b.qs[s / 2]
+                    .iter()
+                    .zip(&a.qs[s])
+                    .map(|(&q, &x)| {
+                        i32::from(if s % 2 == 0 { q & 0x0F } else { q >> 4 }) * i32::from(x)
+                    })
+                    .sum();
+                sum += d * f32::from(sc[s]) * a.d[s] * isum as f32
+                    - dmin * f32::from(mn[s]) * a.sum[s];
+            }
+        }
+        sum
+    }
+
     pub fn axpy_f16(y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
         for (y, &v) in y.iter_mut().flatten().zip(v.iter().flatten()) {
             *y += a * f16::from_bits(v).to_f32();
@@ -295,6 +405,7 @@ macro_rules! dispatch {
 dispatch!(dot_q4_0, Q4Group, ActGroup);
 dispatch!(dot_q8_0, Q8Group, ActGroup);
 dispatch!(dot_f16, [u16; 16], [f32; 16]);
+dispatch!(dot_q4_k, Q4KBlock, ActGroup);
 
 pub fn axpy_f16(y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
     #[cfg(target_arch = "x86_64")]
@@ -356,6 +467,32 @@ mod tests {
         let norm = (w8.iter().map(|w| w * w).sum::<f32>() * n as f32).sqrt();
         assert!((a - exact).abs() < 0.02 * norm, "q8_0 {a} vs f32 {exact}");
 
+        let mut qk = vec![Q4KBlock::zeroed(); n / GROUP];
+        for b in &mut qk {
+            bytemuck::bytes_of_mut(b).iter_mut().for_each(|x| *x = rng.next_u64() as u8);
+            b.d = f16::from_f32(0.001).to_bits();
+            b.dmin = f16::from_f32(0.002).to_bits();
+        }
+        let a = dot_q4_k(&qk, &act);
+        let b = scalar::dot_q4_k(&qk, &act);
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "q4_k {a} vs {b}");
+        let wk: Vec<f32> = qk
+            .iter()
+            .flat_map(|b| {
+                let (sc, mn) = b.scales_mins();
+                let (d, m) = (f16::from_bits(b.d).to_f32(), f16::from_bits(b.dmin).to_f32());
+                (0..8).flat_map(move |s| {
+                    b.qs[s / 2].iter().map(move |&q| {
+                        let q = if s % 2 == 0 { q & 0x0F } else { q >> 4 };
+                        d * f32::from(sc[s]) * f32::from(q) - m * f32::from(mn[s])
+                    })
+                })
+            })
+            .collect();
+        let exact: f32 = wk.iter().zip(&x).map(|(w, x)| w * x).sum();
+        let norm = (wk.iter().map(|w| w * w).sum::<f32>() * n as f32).sqrt();
+        assert!((a - exact).abs() < 0.02 * norm, "q4_k {a} vs f32 {exact}");
+
         let wf: Vec<[u16; 16]> = x
             .chunks_exact(16)
             .map(|c| std::array::from_fn(|i| f16::from_f32(c[i] * 0.5).to_bits()))
@@ -365,6 +502,23 @@ mod tests {
         let a = dot_f16(&wf, &xr);
         let b = scalar::dot_f16(&wf, &xr);
         assert!((a - b).abs() <= 1e-4 * b.abs(), "f16 {a} vs {b}");
+    }
+
+    #[test]
+    fn q4_k_scales_unpack_like_ggml() {
+        let mut b = Q4KBlock::zeroed();
+        let mut rng = SplitMix64::new(9);
+        b.scales.iter_mut().for_each(|x| *x = rng.next_u64() as u8);
+        let s = b.scales;
+        let (sc, mn) = b.scales_mins();
+        for j in 0..8 {
+            let (want_sc, want_mn) = if j < 4 {
+                (s[j] & 63, s[j + 4] & 63)
+            } else {
+                ((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4), (s[j + 4] >> 4) | ((s[j] >> 6) << 4))
+            };
+            assert_eq!((sc[j], mn[j]), (want_sc, want_mn), "sub-block {j}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use bytemuck::Zeroable;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-use super::kernels::{self, ActGroup, GROUP, GROUP_BLOCKS, Q4Group, Q8Group};
+use super::kernels::{self, ActGroup, GROUP, GROUP_BLOCKS, Q4Group, Q4KBlock, Q8Group};
 
 /// GGUF block sizes in bytes.
 const Q4_0_BLOCK_BYTES: usize = 18;
@@ -19,6 +19,7 @@ const Q8_0_BLOCK_BYTES: usize = 34;
 
 enum Layout {
     Q4_0(Vec<Q4Group>),
+    Q4K(Vec<Q4KBlock>),
     Q8_0(Vec<Q8Group>),
     F16(Vec<[u16; 16]>),
     F32(Vec<f32>),
@@ -53,7 +54,10 @@ impl Activation {
             v.resize(x.len().div_ceil(to) * to, 0.0);
             v
         };
-        if matrices.iter().any(|m| matches!(m.layout, Layout::Q4_0(_) | Layout::Q8_0(_))) {
+        if matrices
+            .iter()
+            .any(|m| matches!(m.layout, Layout::Q4_0(_) | Layout::Q8_0(_) | Layout::Q4K(_)))
+        {
             kernels::quantize_act(&padded(GROUP), &mut a.q8);
         }
         if matrices.iter().any(|m| matches!(m.layout, Layout::F16(_))) {
@@ -70,9 +74,11 @@ impl Matrix {
         let (rows, cols) = t.shape().dims2().context("a weight matrix must be 2-D")?;
         let dtype = t.dtype();
         match dtype {
-            GgmlDType::Q4_0 | GgmlDType::Q8_0 | GgmlDType::F16 | GgmlDType::F32 => {
-                Self::from_ggml_bytes(dtype, rows, cols, &t.data()?)
-            }
+            GgmlDType::Q4_0
+            | GgmlDType::Q8_0
+            | GgmlDType::Q4K
+            | GgmlDType::F16
+            | GgmlDType::F32 => Self::from_ggml_bytes(dtype, rows, cols, &t.data()?),
             _ => {
                 let streamed_bytes =
                     candle_streamed_bytes(dtype, rows, cols, t.storage_size_in_bytes());
@@ -120,6 +126,13 @@ impl Matrix {
                     }
                 }
                 (per_row, Layout::Q8_0(groups), std::mem::size_of::<Q8Group>())
+            }
+            GgmlDType::Q4K => {
+                // Kept as in the file (144-byte super-blocks); a row of 256-multiples only.
+                let per_row = cols / GROUP;
+                let blocks: Vec<Q4KBlock> =
+                    bytes.chunks_exact(144).map(bytemuck::pod_read_unaligned).collect();
+                (per_row, Layout::Q4K(blocks), 144)
             }
             GgmlDType::F16 => {
                 let per_row = cols.div_ceil(16);
@@ -178,6 +191,11 @@ impl Matrix {
                     *o = kernels::dot_q8_0(&w[row_range(r)], &x.q8);
                 }
             }
+            Layout::Q4K(w) => {
+                for (o, r) in out.iter_mut().zip(rows) {
+                    *o = kernels::dot_q4_k(&w[row_range(r)], &x.q8);
+                }
+            }
             Layout::F16(w) => {
                 for (o, r) in out.iter_mut().zip(rows) {
                     *o = kernels::dot_f16(&w[row_range(r)], &x.f16);
@@ -234,6 +252,20 @@ impl Matrix {
                     (0..GROUP_BLOCKS).flat_map(move |b| {
                         let d = half::f16::from_bits(g.d[b]).to_f32();
                         g.qs[b].iter().map(move |&q| f32::from(q) * d)
+                    })
+                })
+                .collect(),
+            Layout::Q4K(w) => w[r * n..(r + 1) * n]
+                .iter()
+                .flat_map(|b| {
+                    let (sc, mn) = b.scales_mins();
+                    let d = half::f16::from_bits(b.d).to_f32();
+                    let dmin = half::f16::from_bits(b.dmin).to_f32();
+                    (0..GROUP_BLOCKS).flat_map(move |s| {
+                        b.qs[s / 2].iter().map(move |&q| {
+                            let q = if s % 2 == 0 { q & 0x0F } else { q >> 4 };
+                            d * f32::from(sc[s]) * f32::from(q) - dmin * f32::from(mn[s])
+                        })
                     })
                 })
                 .collect(),

@@ -297,7 +297,7 @@ fn to_matrix(t: RawTensor) -> Result<Matrix> {
         other => bail!("expected a matrix, got dims {other:?}"),
     };
     match t.dtype {
-        GgmlDType::Q4_0 | GgmlDType::Q8_0 | GgmlDType::F16 | GgmlDType::F32 => {
+        GgmlDType::Q4_0 | GgmlDType::Q8_0 | GgmlDType::Q4K | GgmlDType::F16 | GgmlDType::F32 => {
             Matrix::from_ggml_bytes(t.dtype, rows, cols, &t.bytes)
         }
         dtype => {
