@@ -59,6 +59,34 @@ pub struct Global {
     /// step), for a prompt-processing figure beside decode.
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_PROMPT", default_value_t = 0)]
     pub workload_prompt: usize,
+
+    #[command(flatten)]
+    pub roofline: RooflineArgs,
+}
+
+/// What the roofline needs to know that the machine does not say.
+#[derive(Debug, Clone, Args)]
+pub struct RooflineArgs {
+    /// The GGUF file of the model being served, for the roofline (bytes read per decode step).
+    #[arg(long, global = true, env = "HALO_TOP_MODEL")]
+    pub model: Option<PathBuf>,
+
+    /// Peak memory bandwidth in GB/s. Default: known per platform (Strix Halo: 256), else the
+    /// config file's peak_bandwidth_gbps.
+    #[arg(long, global = true, env = "HALO_TOP_PEAK_BW", value_parser = parse_positive)]
+    pub peak_bw: Option<f64>,
+
+    /// KV cache type for keys, as given to llama-server (--cache-type-k), which does not report it.
+    #[arg(long, global = true, env = "HALO_TOP_CACHE_TYPE_K", default_value = "f16", value_parser = parse_kv_type)]
+    pub cache_type_k: String,
+
+    /// KV cache type for values, as given to llama-server (--cache-type-v).
+    #[arg(long, global = true, env = "HALO_TOP_CACHE_TYPE_V", default_value = "f16", value_parser = parse_kv_type)]
+    pub cache_type_v: String,
+
+    /// Config file. Default: $XDG_CONFIG_HOME/halo-top/config.toml (or ~/.config/...).
+    #[arg(long, global = true, env = "HALO_TOP_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,12 +107,11 @@ pub enum Command {
         duration: Option<Duration>,
     },
     /// Measure the reference decoder: decode tok/s, effective GB/s, latency, time per op class.
+    /// It decodes the global --model FILE (llama, qwen2, qwen3, qwen3moe) when given without
+    /// --synthetic.
     Bench {
-        /// A GGUF model file (llama, qwen2, qwen3, qwen3moe).
-        #[arg(long, env = "HALO_TOP_MODEL", conflicts_with = "synthetic")]
-        model: Option<PathBuf>,
-        /// A synthetic model made in memory, SIZE:TYPE with TYPE q4_0, q8_0 or f16 (the default,
-        /// 1.5GB:q8_0, when no --model is given).
+        /// A synthetic model made in memory, SIZE:TYPE with TYPE q4_0, q8_0, q4_k or f16 (the
+        /// default, 1.5GB:q8_0, when no --model is given).
         #[arg(long, env = "HALO_TOP_SYNTHETIC")]
         synthetic: Option<SyntheticSpec>,
         /// Decoder threads (default: all logical CPUs but one).
@@ -112,6 +139,33 @@ pub enum Command {
         #[arg(long, default_value = "1.5GB:q8_0")]
         synthetic: SyntheticSpec,
     },
+    /// Profile a GGUF model from its header: bytes per decode step and the decode ceiling.
+    Model {
+        /// The GGUF file (default: --model).
+        file: Option<PathBuf>,
+        /// Print the profile as JSON, with every tensor.
+        #[arg(long, env = "HALO_TOP_JSON")]
+        json: bool,
+        /// A measured decode rate (tokens/s, one stream) to turn into bandwidth utilisation.
+        #[arg(long, env = "HALO_TOP_DECODE_TOK_S", value_parser = parse_positive)]
+        decode_tok_s: Option<f64>,
+        /// The context length (tokens) at which --decode-tok-s was measured.
+        #[arg(long, env = "HALO_TOP_CONTEXT", default_value_t = 512)]
+        context: u64,
+    },
+    /// Measure this machine's memory bandwidth (STREAM-style read and triad, 1..N threads) and
+    /// store the best read figure in the config file as the practical ceiling.
+    Calibrate {
+        /// Size of each of the three arrays, in MiB; keep it far above the caches.
+        #[arg(long, env = "HALO_TOP_ARRAY_MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+        array_mib: u64,
+        /// Highest thread count to try (default: every logical CPU).
+        #[arg(long, env = "HALO_TOP_MAX_THREADS", value_parser = clap::value_parser!(u64).range(1..))]
+        max_threads: Option<u64>,
+        /// Runs per kernel and thread count; the best one counts.
+        #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        reps: u64,
+    },
     /// Play a recorded session file in the dashboard.
     Replay {
         /// A session file written by `record`.
@@ -119,6 +173,9 @@ pub enum Command {
         /// Playback speed: 2 plays twice as fast as recorded.
         #[arg(long, env = "HALO_TOP_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,
+        /// Start this far into the session (its own time), e.g. 90s or 5m.
+        #[arg(long, env = "HALO_TOP_FROM", value_parser = parse_duration)]
+        from: Option<Duration>,
     },
 }
 
@@ -132,6 +189,22 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
         return Err("the interval must be at least 50ms".into());
     }
     Ok(d)
+}
+
+fn parse_positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+fn parse_kv_type(text: &str) -> Result<String, String> {
+    let known = halo_collectors::gguf::types::KV_CACHE_TYPES;
+    known
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(text))
+        .map(|t| t.to_string())
+        .ok_or_else(|| format!("{text:?} is not a KV cache type ({})", known.join(", ")))
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {
@@ -173,5 +246,10 @@ mod tests {
         assert!(
             Cli::try_parse_from(["halo-top", "record", "-o", "f", "--duration", "soon"]).is_err()
         );
+        assert!(Cli::try_parse_from(["halo-top", "--peak-bw", "-3"]).is_err());
+        assert!(Cli::try_parse_from(["halo-top", "--cache-type-k", "q7_0"]).is_err());
+        let cli =
+            Cli::try_parse_from(["halo-top", "model", "m.gguf", "--cache-type-v", "Q8_0"]).unwrap();
+        assert_eq!(cli.global.roofline.cache_type_v, "q8_0");
     }
 }

@@ -10,12 +10,13 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
 use crate::session::Header;
-use crate::{hub, record, replay, sources, tui};
+use crate::synth::memory::SyntheticSpec;
+use crate::{calibrate, hub, model_report, record, replay, sources, tui};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => {
-            let (feed, _hub) = hub::start(sources::build(&cli.global), cli.global.interval);
+            let (feed, _hub) = hub::start(sources::build(&cli.global)?, cli.global.interval);
             tui::run(feed).await?;
         }
         Some(Command::Snapshot { json }) => {
@@ -27,7 +28,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Some(Command::Record { output, duration }) => {
-            let sources = sources::build(&cli.global);
+            let sources = sources::build(&cli.global)?;
             let header = header(&cli.global, sources.iter().map(|s| s.name()).collect(), "record");
             let (feed, _hub) = hub::start(sources, cli.global.interval);
             let footer = record::record(&feed, header, &output, duration).await?;
@@ -39,11 +40,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 footer.stop_reason.as_deref().unwrap_or("?")
             );
         }
-        Some(Command::Bench { model, synthetic, threads, tokens, prompt, stream, json }) => {
+        Some(Command::Bench { synthetic, threads, tokens, prompt, stream, json }) => {
             use crate::workload::reference::bench;
-            let model = match model {
-                Some(path) => bench::ModelChoice::File(path),
-                None => bench::ModelChoice::Synthetic(synthetic.unwrap_or_default()),
+            let model = match (synthetic, cli.global.roofline.model.clone()) {
+                (Some(spec), _) => bench::ModelChoice::Synthetic(spec),
+                (None, Some(path)) => bench::ModelChoice::File(path),
+                (None, None) => bench::ModelChoice::Synthetic(SyntheticSpec::default()),
             };
             let threads = threads
                 .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
@@ -59,8 +61,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let name = crate::synth::memory::write_gguf(synthetic, &output)?;
             eprintln!("halo-top: wrote {name} to {}", output.display());
         }
-        Some(Command::Replay { file, speed }) => {
-            let (feed, _player) = replay::start(&file, speed)?;
+        Some(Command::Model { file, json, decode_tok_s, context }) => {
+            let Some(file) = file.or_else(|| cli.global.roofline.model.clone()) else {
+                bail!("which model? give a GGUF file: halo-top model FILE.gguf");
+            };
+            model_report::run(&cli.global, &file, json, decode_tok_s, context)?;
+        }
+        Some(Command::Calibrate { array_mib, max_threads, reps }) => {
+            calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
+        }
+        Some(Command::Replay { file, speed, from }) => {
+            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = feed.mode.clone();
             tui::run(feed).await?;
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
@@ -105,7 +116,7 @@ fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
 /// The first snapshot in which every source has finished two samples (so its rates exist),
 /// or has settled on being unavailable.
 async fn settled_snapshot(global: &Global) -> Result<Arc<Snapshot>> {
-    let (mut feed, hub) = hub::start(sources::build(global), global.interval);
+    let (mut feed, hub) = hub::start(sources::build(global)?, global.interval);
     let wait = global.interval * 4 + Duration::from_secs(5);
     let snapshot = tokio::time::timeout(wait, first_settled(&mut feed))
         .await
@@ -151,6 +162,35 @@ fn summary(s: &Snapshot) -> String {
             bytes(m.available_bytes)
         );
         out += &format!("tctl     {}\n", celsius(h.tctl_c));
+    }
+    out += &crate::amdgpu_summary::summary(s);
+    for d in s.nvidia.iter().flat_map(|n| &n.devices) {
+        let name = d.name.as_deref().unwrap_or("NVIDIA GPU");
+        let watts = d.power_w.map_or("n/a".into(), |w| format!("{w:.0} W"));
+        out += &format!(
+            "nvidia   {name}: {} busy, {} of {} VRAM, {watts}, {}\n",
+            percent(d.gpu_busy_percent),
+            bytes(d.vram_used_bytes),
+            bytes(d.vram_total_bytes),
+            celsius(d.temp_c)
+        );
+    }
+    if let Some(m) = &s.model {
+        let r = &s.derived.roofline;
+        let gbps = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} GB/s"));
+        out += &format!(
+            "model    {} ({}), {} read per decode step\n",
+            m.profile.name.as_deref().unwrap_or("unnamed"),
+            m.profile.architecture.as_deref().unwrap_or("unknown"),
+            r.bytes_per_step.map_or("n/a".into(), |b| format!("{:.2} GB", b / 1e9))
+        );
+        out += &format!(
+            "roofline {} achieved of {} peak ({}), ceiling {}\n",
+            gbps(r.achieved_gbps),
+            gbps(r.peak_gbps),
+            percent(r.utilisation_of_peak_percent),
+            r.ceiling_tok_s.map_or("n/a".into(), |t| format!("{t:.1} tok/s"))
+        );
     }
     if let Some(r) = &s.reference {
         let f =

@@ -4,11 +4,15 @@
 //! consumers (the [`tui`], [`record`]ing to a [`session`] file). [`replay`] publishes a
 //! recorded session into the same feed.
 
+pub mod amdgpu_summary;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod derive;
 pub mod feed;
 pub mod hub;
+pub mod model_report;
 pub mod record;
 pub mod replay;
 pub mod session;

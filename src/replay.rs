@@ -12,14 +12,16 @@ use tokio::task::JoinHandle;
 use crate::feed::{Feed, FeedMode, Publisher, ReplayState};
 use crate::session::SessionReader;
 
-/// Opens `path` (errors in the header come back at once) and starts playing it.
-pub fn start(path: &Path, speed: f64) -> Result<(Feed, JoinHandle<()>)> {
+/// Opens `path` (errors in the header come back at once) and starts playing it from `from`
+/// into the session (by its `mono_ms`).
+pub fn start(path: &Path, speed: f64, from: Duration) -> Result<(Feed, JoinHandle<()>)> {
     let reader = SessionReader::open(path)?;
     let state = ReplayState { speed, paused: false, ended: false, error: None };
     let (publisher, feed) = Publisher::new(FeedMode::Replay(state));
     // Reading and parsing happen on a blocking thread, a few snapshots ahead of the player.
     let (tx, rx) = mpsc::channel(64);
-    tokio::task::spawn_blocking(move || read_ahead(reader, tx));
+    let from_ms = u64::try_from(from.as_millis()).unwrap_or(u64::MAX);
+    tokio::task::spawn_blocking(move || read_ahead(reader, from_ms, tx));
     let player = tokio::spawn(play(rx, publisher));
     Ok((feed, player))
 }
@@ -29,9 +31,10 @@ enum Item {
     Problem(String),
 }
 
-fn read_ahead(mut reader: SessionReader, tx: mpsc::Sender<Item>) {
+fn read_ahead(mut reader: SessionReader, from_ms: u64, tx: mpsc::Sender<Item>) {
     loop {
         let item = match reader.next_snapshot() {
+            Ok(Some(s)) if s.mono_ms < from_ms => continue,
             Ok(Some(s)) => Item::Snapshot(Box::new(s)),
             Ok(None) => break,
             Err(e) => Item::Problem(format!("{e:#}")),

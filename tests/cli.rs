@@ -90,7 +90,7 @@ fn record_writes_a_session_that_reads_back() {
     assert!(stderr.contains("stopped by duration"), "{stderr}");
     let session = Session::read(&path).unwrap();
     assert_eq!(session.header.interval_ms, 250);
-    assert_eq!(session.header.sources, ["host"]);
+    assert_eq!(session.header.sources[0], "host");
     let n = session.snapshots.len();
     assert!((6..=9).contains(&n), "2 s at 250 ms gives ~8 snapshots, got {n}");
     assert_eq!(session.footer.as_ref().unwrap().snapshots, n as u64);

@@ -4,8 +4,12 @@
 //! tree in tests), returns one [`model::Section`] per sample, and knows nothing of the UI or of
 //! the async runtime: the app runs each [`Source`] on its own task with a period and a timeout.
 
+pub mod amdgpu;
+pub mod gguf;
 pub mod host;
 pub mod model;
+pub mod nvidia;
+pub mod platform;
 pub mod source;
 pub mod sysfs;
 

@@ -4,11 +4,17 @@
 //! Each file here derives one family of figures from `previous` (the snapshot before, if any)
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
+mod amdgpu;
+mod nvidia;
 mod own;
+pub mod roofline;
 
 use halo_collectors::Snapshot;
 
 /// Fills `current.derived` from the raw sections of `current` and the snapshot before it.
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
+    amdgpu::derive(previous, current);
+    nvidia::derive(previous, current);
+    roofline::derive(previous, current);
 }

@@ -4,6 +4,7 @@
 //! (and the [`History`] of earlier ones) in, cells of a ratatui `Buffer` out. No I/O, no clocks,
 //! no channels, so each is tested by rendering into a `TestBackend`.
 
+pub mod devices_pane;
 pub mod format;
 pub mod header;
 pub mod help;

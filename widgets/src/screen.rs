@@ -6,6 +6,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 
+use crate::devices_pane::DevicesPane;
 use crate::header::Header;
 use crate::help::Help;
 use crate::history::History;
@@ -25,9 +26,14 @@ pub struct Screen<'a> {
 
 impl Widget for &Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let [header, body, status] =
-            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
-                .areas(area);
+        let devices_height = DevicesPane::wanted_height(self.snapshot);
+        let [header, body, devices, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(devices_height),
+            Constraint::Length(1),
+        ])
+        .areas(area);
         Header { snapshot: self.snapshot, theme: self.theme }.render(header, buf);
         let missing_reason = self.snapshot.and_then(|s| match &s.source("host")?.status {
             SourceStatus::Unavailable { reason } => Some(reason.as_str()),
@@ -41,6 +47,7 @@ impl Widget for &Screen<'_> {
             theme: self.theme,
         }
         .render(body, buf);
+        DevicesPane { snapshot: self.snapshot, theme: self.theme }.render(devices, buf);
         StatusLine {
             snapshot: self.snapshot,
             mode: self.mode,
@@ -118,6 +125,14 @@ mod tests {
         let mode =
             FeedMode::Replay(ReplayState { speed: 4.0, paused: false, ended: true, error: None });
         insta::assert_snapshot!(screen_text(80, 24, Some(&s), &mode, false));
+    }
+
+    #[test]
+    fn nvidia_devices_at_120x40() {
+        let mut s = host_snapshot();
+        s.nvidia = Some(crate::test_support::nvidia_section());
+        s.sources[1].status = SourceStatus::Ok;
+        insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));
     }
 
     #[test]

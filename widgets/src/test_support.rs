@@ -2,8 +2,8 @@
 
 use halo_collectors::Snapshot;
 use halo_collectors::model::{
-    CpuReading, HostSection, LoadAverage, MemoryReading, OwnProcess, ProcessReading, SourceState,
-    SourceStatus, TemperatureSensor,
+    CpuReading, HostSection, LoadAverage, MemoryReading, NvidiaDevice, NvidiaSection, OwnProcess,
+    ProcessReading, SourceState, SourceStatus, TemperatureSensor,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -63,14 +63,49 @@ pub fn host_snapshot() -> Snapshot {
     });
     s.derived.own_cpu_percent = Some(0.3);
     s.derived.own_cpu_ms_per_sample = Some(3.0);
-    s.sources = vec![SourceState {
-        name: "host".into(),
-        status: SourceStatus::Ok,
+    let state = |name: &str, status| SourceState {
+        name: name.into(),
+        status,
         samples: 43,
         last_sample_ms: Some(0.8),
         age_ms: Some(500),
-    }];
+    };
+    s.sources = vec![
+        state("host", SourceStatus::Ok),
+        state("nvidia", SourceStatus::Unavailable { reason: "NVML library not found".into() }),
+    ];
     s
+}
+
+/// An RTX 3090 decoding at its power cap and one asleep under runtime PM.
+pub fn nvidia_section() -> NvidiaSection {
+    NvidiaSection {
+        driver_version: Some("580.159.04".into()),
+        cuda_driver_version: Some("13.0".into()),
+        devices: vec![
+            NvidiaDevice {
+                index: 0,
+                name: Some("NVIDIA GeForce RTX 3090".into()),
+                gpu_busy_percent: Some(98.0),
+                vram_used_bytes: Some(22 << 30),
+                vram_total_bytes: Some(24 << 30),
+                sm_clock_mhz: Some(1695),
+                sm_clock_max_mhz: Some(2100),
+                power_w: Some(349.6),
+                power_limit_w: Some(350.0),
+                temp_c: Some(71.0),
+                performance_state: Some("P2".into()),
+                throttle_reasons: Some(vec!["sw_power_cap".into()]),
+                ..NvidiaDevice::default()
+            },
+            NvidiaDevice {
+                index: 1,
+                pci_bus_id: Some("0000:02:00.0".into()),
+                runtime_status: Some("suspended".into()),
+                ..NvidiaDevice::default()
+            },
+        ],
+    }
 }
 
 /// Renders `widget` into a `width`×`height` test terminal and returns its text, one quoted

@@ -5,15 +5,25 @@
 //! units live in field names; new fields carry `#[serde(default)]` so older session files still
 //! load, and [`SCHEMA`] changes only on a breaking change.
 
+mod amdgpu;
+mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
+mod nvidia;
 mod reference;
+mod roofline;
+mod served_model;
 
+pub use amdgpu::*;
+pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use nvidia::*;
 pub use reference::*;
+pub use roofline::RooflineFigures;
+pub use served_model::{KvShape, ModelProfile, ModelSection};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +49,16 @@ pub struct Snapshot {
     /// halo-top's own reference decoder, when `--workload reference` runs it.
     #[serde(default)]
     pub reference: Option<ReferenceSection>,
+    /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
+    #[serde(default)]
+    pub amdgpu: Option<AmdgpuSection>,
+    /// NVIDIA GPUs through NVML.
+    #[serde(default)]
+    pub nvidia: Option<NvidiaSection>,
+    /// The served model's GGUF profile and the memory bandwidth it runs against (the roofline's
+    /// fixed inputs). `None` when no model is known.
+    #[serde(default)]
+    pub model: Option<ModelSection>,
     /// Figures computed from the raw sections (rates, utilisation), once, in the hub.
     #[serde(default)]
     pub derived: Derived,
@@ -58,6 +78,9 @@ impl Snapshot {
             interval_ms,
             host: None,
             reference: None,
+            amdgpu: None,
+            nvidia: None,
+            model: None,
             derived: Derived::default(),
             sources: Vec::new(),
         }
@@ -73,6 +96,9 @@ impl Snapshot {
 pub enum Section {
     Host(Box<HostSection>),
     Reference(Box<ReferenceSection>),
+    Amdgpu(Box<AmdgpuSection>),
+    Nvidia(Box<NvidiaSection>),
+    Model(Box<ModelSection>),
 }
 
 impl Section {
@@ -81,6 +107,9 @@ impl Section {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Reference(r) => snapshot.reference = Some(*r),
+            Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
+            Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
+            Section::Model(model) => snapshot.model = Some(*model),
         }
     }
 }

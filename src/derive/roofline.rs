@@ -1,0 +1,174 @@
+//! The memory-bandwidth roofline. Decode is memory-bound: each step reads the active weights
+//! once and every busy slot's KV cache at its context, so
+//!
+//! - bytes per step = weight bytes per step (dense + one embedding row + the used experts'
+//!   share, from the GGUF profile) + Σ over busy slots of the KV bytes at that slot's context;
+//! - achieved GB/s = decode steps/s × bytes per step (a step serves one token per busy slot,
+//!   more when speculative decoding verifies several drafted tokens in it);
+//! - utilisation = achieved ÷ peak (and ÷ the calibrated practical ceiling);
+//! - ceiling tok/s = peak ÷ bytes per step × tokens per step.
+//!
+//! Everything here is a pure function of explicit inputs; [`derive`] only gathers them from
+//! the snapshot.
+
+use halo_collectors::Snapshot;
+use halo_collectors::gguf::types::GgmlType;
+use halo_collectors::model::{KvShape, ModelProfile, ModelSection, RooflineFigures};
+
+/// KV bytes one token of context adds, for full-context and sliding-window layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KvBytesPerToken {
+    pub full: f64,
+    pub window: f64,
+    pub window_tokens: Option<u64>,
+}
+
+/// `None` when a cache type is not a ggml type.
+pub fn kv_bytes_per_token(kv: &KvShape, type_k: &str, type_v: &str) -> Option<KvBytesPerToken> {
+    let (k, v) = (GgmlType::from_name(type_k)?, GgmlType::from_name(type_v)?);
+    let bytes = |elements_k: u64, elements_v: u64| {
+        elements_k as f64 * k.bytes_per_element() + elements_v as f64 * v.bytes_per_element()
+    };
+    Some(KvBytesPerToken {
+        full: bytes(kv.full_k_elements_per_token, kv.full_v_elements_per_token),
+        window: bytes(kv.window_k_elements_per_token, kv.window_v_elements_per_token),
+        window_tokens: kv.sliding_window_tokens,
+    })
+}
+
+impl KvBytesPerToken {
+    /// KV bytes one step reads for one slot at `context_tokens`: sliding-window layers read at
+    /// most their window.
+    pub fn read_at(&self, context_tokens: u64) -> f64 {
+        let windowed = self.window_tokens.map_or(context_tokens, |w| context_tokens.min(w));
+        self.full * context_tokens as f64 + self.window * windowed as f64
+    }
+}
+
+/// Bytes one decode step reads with slots busy at `slot_contexts_tokens` (empty: one slot at
+/// context 0, the weights alone). `kv` `None` (unknown KV shape) counts the weights only.
+pub fn bytes_per_step(
+    profile: &ModelProfile,
+    kv: Option<&KvBytesPerToken>,
+    slot_contexts_tokens: &[u64],
+) -> f64 {
+    let kv_bytes: f64 =
+        kv.map_or(0.0, |kv| slot_contexts_tokens.iter().map(|&c| kv.read_at(c)).sum());
+    profile.weight_bytes_per_step as f64 + kv_bytes
+}
+
+/// GB/s (10^9 bytes per second) moved at `steps_per_s`.
+pub fn achieved_gbps(steps_per_s: f64, bytes_per_step: f64) -> f64 {
+    steps_per_s * bytes_per_step / 1e9
+}
+
+/// Tokens/s a bandwidth allows: steps/s it can feed × tokens per step.
+pub fn ceiling_tok_s(
+    bandwidth_gbps: f64,
+    bytes_per_step: f64,
+    tokens_per_step: f64,
+) -> Option<f64> {
+    (bytes_per_step > 0.0).then(|| bandwidth_gbps * 1e9 / bytes_per_step * tokens_per_step)
+}
+
+pub fn percent_of(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| part / whole * 100.0)
+}
+
+/// The `gpu_metrics` DRAM counters (u16 MB/s each; 0xFFFF means "not provided") as GB/s, and
+/// whether they sit at the top of their range. Strix Halo's 256 GB/s is far above what a u16 of
+/// MB/s can hold (65.5 GB/s), so near that ceiling the figure is only a lower bound.
+pub fn counter_dram_gbps(
+    reads_mb_s: Option<u16>,
+    writes_mb_s: Option<u16>,
+) -> (Option<f64>, Option<bool>) {
+    const NOT_PROVIDED: u16 = u16::MAX;
+    /// About 64 GB/s: the top 2 % of the u16 range.
+    const SATURATED_MB_S: u16 = 64_000;
+    let valid = |v: Option<u16>| v.filter(|&x| x != NOT_PROVIDED);
+    match (valid(reads_mb_s), valid(writes_mb_s)) {
+        (Some(r), Some(w)) => (
+            Some((f64::from(r) + f64::from(w)) / 1000.0),
+            Some(r >= SATURATED_MB_S || w >= SATURATED_MB_S),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// Joules per generated token; `None` while nothing is generated.
+pub fn joules_per_token(power_w: f64, generated_tok_s: f64) -> Option<f64> {
+    (generated_tok_s > 0.0).then(|| power_w / generated_tok_s)
+}
+
+/// Everything the roofline needs from one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct RooflineInputs<'a> {
+    pub model: Option<&'a ModelSection>,
+    /// Target-model decode steps per second.
+    pub decode_steps_per_s: Option<f64>,
+    /// Tokens generated per second, over all slots.
+    pub generated_tok_s: Option<f64>,
+    /// The context length of every slot busy generating.
+    pub busy_slot_contexts_tokens: Vec<u64>,
+    pub dram_reads_mb_s: Option<u16>,
+    pub dram_writes_mb_s: Option<u16>,
+    pub power_w: Option<f64>,
+    pub power_source: Option<String>,
+}
+
+pub fn compute(inputs: &RooflineInputs) -> RooflineFigures {
+    let mut f = RooflineFigures::default();
+    (f.counter_dram_gbps, f.counter_dram_saturated) =
+        counter_dram_gbps(inputs.dram_reads_mb_s, inputs.dram_writes_mb_s);
+    if let (Some(power_w), Some(tok_s)) = (inputs.power_w, inputs.generated_tok_s) {
+        f.joules_per_token = joules_per_token(power_w, tok_s);
+        f.power_source = f.joules_per_token.and(inputs.power_source.clone());
+    }
+    let Some(model) = inputs.model else { return f };
+    let profile = &model.profile;
+    f.peak_gbps = model.peak_bandwidth_gbps;
+    f.calibrated_gbps = model.calibrated_read_gbps;
+
+    let kv = profile
+        .kv
+        .as_ref()
+        .and_then(|kv| kv_bytes_per_token(kv, &model.kv_cache_type_k, &model.kv_cache_type_v));
+    let slots = &inputs.busy_slot_contexts_tokens;
+    let bytes = bytes_per_step(profile, kv.as_ref(), slots);
+    f.weight_bytes_per_step = Some(profile.weight_bytes_per_step);
+    f.kv_bytes_per_step = kv.map(|_| bytes - profile.weight_bytes_per_step as f64);
+    f.bytes_per_step = Some(bytes);
+
+    // Without a step counter, assume one token per busy slot per step (no speculation).
+    let busy = slots.len().max(1) as f64;
+    f.decode_steps_per_s = inputs.decode_steps_per_s.or(inputs.generated_tok_s.map(|t| t / busy));
+    f.tokens_per_step = match (inputs.generated_tok_s, f.decode_steps_per_s) {
+        (Some(tok_s), Some(steps)) if steps > 0.0 => Some(tok_s / steps),
+        _ => (!slots.is_empty()).then_some(busy),
+    };
+    if let Some(steps) = f.decode_steps_per_s {
+        let achieved = achieved_gbps(steps, bytes);
+        f.achieved_gbps = Some(achieved);
+        f.utilisation_of_peak_percent = f.peak_gbps.and_then(|p| percent_of(achieved, p));
+        f.utilisation_of_calibrated_percent =
+            f.calibrated_gbps.and_then(|c| percent_of(achieved, c));
+    }
+    f.ceiling_tok_s =
+        f.peak_gbps.and_then(|p| ceiling_tok_s(p, bytes, f.tokens_per_step.unwrap_or(1.0)));
+    f
+}
+
+/// Gathers the inputs from the snapshot and stores the figures.
+///
+/// Wired so far: the model section (profile, KV types, peak, calibration). Still to wire as
+/// their collectors land: decode steps/s and generated tok/s, and busy slots' contexts (the
+/// llama-server section: `n_decode_total` and `/slots` deltas between `previous` and
+/// `current`), the `gpu_metrics` DRAM counters and socket power (amdgpu section), device power
+/// (nvml section).
+pub fn derive(_previous: Option<&Snapshot>, current: &mut Snapshot) {
+    let inputs = RooflineInputs { model: current.model.as_ref(), ..RooflineInputs::default() };
+    current.derived.roofline = compute(&inputs);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+//! The devices pane: every GPU side by side (busy %, memory, clocks, power, temperature,
+//! performance state and what throttles it), one row each.
+
+use halo_collectors::Snapshot;
+use halo_collectors::model::{NvidiaDevice, SourceStatus};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Block, Paragraph, Row, Table, Widget, Wrap};
+
+use crate::format;
+use crate::theme::Theme;
+
+/// GPU sources, in the order the pane lists them.
+const GPU_SOURCES: [&str; 1] = ["nvidia"];
+
+pub struct DevicesPane<'a> {
+    pub snapshot: Option<&'a Snapshot>,
+    pub theme: Theme,
+}
+
+impl DevicesPane<'_> {
+    /// Rows this pane needs to show everything (border and header included).
+    pub fn wanted_height(snapshot: Option<&Snapshot>) -> u16 {
+        let rows = snapshot.map_or(0, |s| rows(s).len());
+        if rows == 0 { 3 } else { rows as u16 + 3 }
+    }
+}
+
+struct DeviceRow {
+    name: String,
+    busy_percent: Option<f64>,
+    memory_used_bytes: Option<u64>,
+    memory_total_bytes: Option<u64>,
+    clock_mhz: Option<u32>,
+    clock_max_mhz: Option<u32>,
+    power_w: Option<f64>,
+    power_limit_w: Option<f64>,
+    temp_c: Option<f64>,
+    state: String,
+}
+
+fn nvidia_row(d: &NvidiaDevice) -> DeviceRow {
+    let mut state = d.performance_state.clone().unwrap_or_default();
+    if d.runtime_status.as_deref() == Some("suspended") {
+        state = "asleep".into();
+    }
+    if let Some(reasons) = &d.throttle_reasons {
+        let active: Vec<&str> =
+            reasons.iter().map(String::as_str).filter(|r| *r != "gpu_idle").collect();
+        if !active.is_empty() {
+            state = format!("{state} {}", active.join(","));
+        }
+    }
+    DeviceRow {
+        name: d.name.clone().unwrap_or_else(|| format!("NVIDIA #{}", d.index)),
+        busy_percent: d.gpu_busy_percent,
+        memory_used_bytes: d.vram_used_bytes,
+        memory_total_bytes: d.vram_total_bytes,
+        clock_mhz: d.sm_clock_mhz,
+        clock_max_mhz: d.sm_clock_max_mhz,
+        power_w: d.power_w,
+        power_limit_w: d.power_limit_w,
+        temp_c: d.temp_c,
+        state,
+    }
+}
+
+fn rows(s: &Snapshot) -> Vec<DeviceRow> {
+    s.nvidia.iter().flat_map(|n| n.devices.iter().map(nvidia_row)).collect()
+}
+
+/// `now/max unit`, `now unit`, or `n/a` when neither is known.
+fn pair<T: Copy>(
+    now: Option<T>,
+    max: Option<T>,
+    unit: &str,
+    show: impl Fn(Option<T>) -> String,
+) -> String {
+    match (now, max) {
+        (None, None) => format::NA.to_string(),
+        (_, None) => format!("{}{unit}", show(now)),
+        _ => format!("{}/{}{unit}", show(now), show(max)),
+    }
+}
+
+impl Widget for &DevicesPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let block = Block::bordered().title(" Devices ").title_style(self.theme.title());
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let Some(snapshot) = self.snapshot else { return };
+        let rows = rows(snapshot);
+        if rows.is_empty() {
+            let why: Vec<String> = GPU_SOURCES
+                .iter()
+                .filter_map(|name| {
+                    let status = &snapshot.source(name)?.status;
+                    Some(match status {
+                        SourceStatus::Unavailable { reason } => format!("{name}: {reason}"),
+                        SourceStatus::Failed { error } => format!("{name} failed: {error}"),
+                        SourceStatus::Pending => format!("{name}: waiting for the first reading"),
+                        SourceStatus::Ok => format!("{name}: no devices"),
+                    })
+                })
+                .collect();
+            let text = if why.is_empty() { "no GPU sources".to_string() } else { why.join("; ") };
+            Paragraph::new(format!("no data: {text}")).wrap(Wrap { trim: true }).render(inner, buf);
+            return;
+        }
+        let theme = self.theme;
+        let table_rows = rows.iter().map(|r| {
+            let mhz = |v: Option<u32>| v.map_or_else(|| format::NA.to_string(), |m| m.to_string());
+            let watts =
+                |v: Option<f64>| v.map_or_else(|| format::NA.to_string(), |w| format!("{w:.0}"));
+            Row::new([
+                r.name.clone(),
+                format::percent(r.busy_percent),
+                pair(r.memory_used_bytes, r.memory_total_bytes, "", format::bytes),
+                pair(r.clock_mhz, r.clock_max_mhz, " MHz", mhz),
+                pair(r.power_w, r.power_limit_w, " W", watts),
+                format::celsius(r.temp_c),
+                r.state.clone(),
+            ])
+            .style(theme.utilisation(r.busy_percent))
+        });
+        let widths = [
+            Constraint::Fill(2),
+            Constraint::Length(7),
+            Constraint::Length(20),
+            Constraint::Length(15),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+        ];
+        Table::new(table_rows, widths)
+            .header(
+                Row::new(["DEVICE", "BUSY", "MEMORY", "CLOCK", "POWER", "TEMP", "STATE"])
+                    .style(theme.title()),
+            )
+            .render(inner, buf);
+    }
+}
