@@ -50,7 +50,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let threads = threads
                 .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
             let options = bench::BenchOptions { model, threads, tokens, warmup: 4, prompt, stream };
-            let report = tokio::task::spawn_blocking(move || bench::run(&options)).await??;
+            let calibrated =
+                model_report::bandwidth(&cli.global).ok().and_then(|b| b.calibrated_read_gbps);
+            let report = tokio::task::spawn_blocking(move || bench::run(&options))
+                .await??
+                .with_calibrated(calibrated);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

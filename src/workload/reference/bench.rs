@@ -101,6 +101,17 @@ pub struct BenchReport {
     pub op_share: Option<OpShare>,
     pub stream_read_gb_s: Option<f64>,
     pub fraction_of_stream: Option<f64>,
+    /// The best read bandwidth `halo-top calibrate` stored, and the decoder's share of it.
+    pub calibrated_read_gb_s: Option<f64>,
+    pub fraction_of_calibrated: Option<f64>,
+}
+
+impl BenchReport {
+    pub fn with_calibrated(mut self, read_gb_s: Option<f64>) -> Self {
+        self.calibrated_read_gb_s = read_gb_s;
+        self.fraction_of_calibrated = read_gb_s.map(|c| self.effective_gb_s / c);
+        self
+    }
 }
 
 pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
@@ -168,6 +179,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         op_share: OpShare::of(&times),
         stream_read_gb_s,
         fraction_of_stream: stream_read_gb_s.map(|s| effective_gb_s / s),
+        calibrated_read_gb_s: None,
+        fraction_of_calibrated: None,
     })
 }
 
@@ -203,6 +216,15 @@ pub fn text(r: &BenchReport) -> String {
             s.norm_rope * 100.0,
             s.other * 100.0
         );
+    }
+    match (r.calibrated_read_gb_s, r.fraction_of_calibrated) {
+        (Some(c), Some(f)) => {
+            out += &format!(
+                "calibrated read ceiling {c:.2} GB/s: decoder at {:.0} % of it\n",
+                f * 100.0
+            )
+        }
+        _ => out += "calibrated read ceiling n/a (run `halo-top calibrate`, or use --stream)\n",
     }
     if let (Some(s), Some(f)) = (r.stream_read_gb_s, r.fraction_of_stream) {
         out += &format!(
