@@ -79,8 +79,8 @@ fn greedy_tokens_match_llama_cpp() {
     // F16, Q4_0 and the MoE reproduce llama.cpp's numerics closely enough for 40 of 40; Q8_0
     // drifts after 35 on these weights (a near-tie in a random model), so it gets a looser bar.
     for (name, same) in report {
-        // Q4_K: llama.cpp quantizes activations per 256 (Q8_K), we per 32, so only the
-        // start must agree.
+        // Q4_K: both quantize activations as Q8_K, but llama.cpp's repacked 8x8 kernel rounds
+        // in another order; on this random model's near-ties the paths part after ~10 tokens.
         let needed = match name {
             "Q8_0" => 16,
             "Q4_K" => 4,

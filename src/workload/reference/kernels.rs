@@ -90,6 +90,40 @@ pub struct ActGroup {
     pub sum: [f32; GROUP_BLOCKS],
 }
 
+/// 256 activations quantized as ggml's Q8_K (one scale for all 256), for Q4_K weights: with a
+/// single activation scale the eight sub-block products combine in integers, one float
+/// multiply per super-block.
+#[derive(Clone, Copy, Pod, Zeroable)]
+#[repr(C, align(32))]
+pub struct ActKGroup {
+    pub qs: [[i8; BLOCK]; GROUP_BLOCKS],
+    /// Σq of each 32-element sub-block (for the Q4_K mins).
+    pub bsum: [i32; GROUP_BLOCKS],
+    pub d: f32,
+    pad: [f32; 7],
+}
+
+/// ggml's `quantize_row_q8_K`: scale by the element of largest magnitude to -128, clamp 127.
+pub fn quantize_act_k(x: &[f32], out: &mut Vec<ActKGroup>) {
+    out.clear();
+    for chunk in x.chunks_exact(GROUP) {
+        let mut g = ActKGroup::zeroed();
+        let max = chunk.iter().fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+        if max != 0.0 {
+            let iscale = -128.0 / max;
+            for (b, block) in chunk.chunks_exact(BLOCK).enumerate() {
+                for (i, &v) in block.iter().enumerate() {
+                    let q = (iscale * v).round_ties_even().min(127.0) as i8;
+                    g.qs[b][i] = q;
+                    g.bsum[b] += i32::from(q);
+                }
+            }
+            g.d = 1.0 / iscale;
+        }
+        out.push(g);
+    }
+}
+
 /// Quantizes `x` (a multiple of [`GROUP`] long, zero-padded) into `out`.
 pub fn quantize_act(x: &[f32], out: &mut Vec<ActGroup>) {
     out.clear();
@@ -236,53 +270,50 @@ mod simd {
             self.hsum(avx._mm256_add_ps(acc[0], acc[1]))
         }
 
+        /// ggml's AVX2 Q4_K × Q8_K: per 64 weights, nibbles × activations in i16 pairs, scaled
+        /// by the sub-block's 6-bit scale in the i32 widening; one float multiply per 256.
         #[inline(always)]
-        pub fn dot_q4_k(self, w: &[Q4KBlock], x: &[ActGroup]) -> f32 {
+        pub fn dot_q4_k(self, w: &[Q4KBlock], x: &[ActKGroup]) -> f32 {
             let (avx, avx2, fma) = (self.avx, self.avx2, self.fma);
             let mask = avx._mm256_set1_epi8(0x0F);
-            let ones = avx._mm256_set1_epi16(1);
-            let mut acc = [avx._mm256_setzero_ps(), avx._mm256_setzero_ps()];
+            // Shuffle controls that spread scale byte s over all sixteen i16 lanes.
+            let spread: [__m256i; 8] = std::array::from_fn(|sb| {
+                bytemuck::cast::<[u8; 32], __m256i>(std::array::from_fn(|i| {
+                    if i % 2 == 0 { sb as u8 } else { 0x80 }
+                }))
+            });
+            let mut acc = avx._mm256_setzero_ps();
             let mut acc_min = avx._mm256_setzero_ps();
             for (b, a) in w.iter().zip(x) {
                 let (sc, mn) = b.scales_mins_u64();
-                let to_f32 = |v: u64| {
-                    avx._mm256_cvtepi32_ps(avx2._mm256_cvtepu8_epi32(bytemuck::cast([v, 0u64])))
-                };
-                let d = avx._mm256_set1_ps(half::f16::from_bits(b.d).to_f32());
-                let dmin = avx._mm256_set1_ps(half::f16::from_bits(b.dmin).to_f32());
-                let s: [f32; 8] = bytemuck::cast(
-                    avx._mm256_mul_ps(avx._mm256_mul_ps(d, to_f32(sc)), bytemuck::cast(a.d)),
-                );
-                acc_min = fma._mm256_fmadd_ps(
-                    avx._mm256_mul_ps(dmin, to_f32(mn)),
-                    bytemuck::cast(a.sum),
-                    acc_min,
-                );
+                let scales = avx._mm256_set1_epi64x(sc as i64);
+                let mut sumi = avx._mm256_setzero_si256();
                 for j in 0..4 {
                     let v: __m256i = bytemuck::cast(b.qs[j]);
                     let lo = avx2._mm256_and_si256(v, mask);
                     let hi = avx2._mm256_and_si256(avx2._mm256_srli_epi16::<4>(v), mask);
-                    let p_lo = avx2._mm256_madd_epi16(
-                        avx2._mm256_maddubs_epi16(lo, bytemuck::cast(a.qs[2 * j])),
-                        ones,
-                    );
+                    let p_lo = avx2._mm256_maddubs_epi16(lo, bytemuck::cast(a.qs[2 * j]));
+                    let p_hi = avx2._mm256_maddubs_epi16(hi, bytemuck::cast(a.qs[2 * j + 1]));
+                    let p_lo = avx2
+                        ._mm256_madd_epi16(p_lo, avx2._mm256_shuffle_epi8(scales, spread[2 * j]));
                     let p_hi = avx2._mm256_madd_epi16(
-                        avx2._mm256_maddubs_epi16(hi, bytemuck::cast(a.qs[2 * j + 1])),
-                        ones,
+                        p_hi,
+                        avx2._mm256_shuffle_epi8(scales, spread[2 * j + 1]),
                     );
-                    acc[0] = fma._mm256_fmadd_ps(
-                        avx._mm256_cvtepi32_ps(p_lo),
-                        avx._mm256_set1_ps(s[2 * j]),
-                        acc[0],
-                    );
-                    acc[1] = fma._mm256_fmadd_ps(
-                        avx._mm256_cvtepi32_ps(p_hi),
-                        avx._mm256_set1_ps(s[2 * j + 1]),
-                        acc[1],
-                    );
+                    sumi = avx2._mm256_add_epi32(sumi, avx2._mm256_add_epi32(p_lo, p_hi));
                 }
+                let d = half::f16::from_bits(b.d).to_f32() * a.d;
+                let dmin = half::f16::from_bits(b.dmin).to_f32() * a.d;
+                acc = fma._mm256_fmadd_ps(avx._mm256_cvtepi32_ps(sumi), avx._mm256_set1_ps(d), acc);
+                let mins = avx2._mm256_cvtepu8_epi32(bytemuck::cast([mn, 0u64]));
+                let m = avx2._mm256_mullo_epi32(mins, bytemuck::cast(a.bsum));
+                acc_min = fma._mm256_fmadd_ps(
+                    avx._mm256_cvtepi32_ps(m),
+                    avx._mm256_set1_ps(dmin),
+                    acc_min,
+                );
             }
-            self.hsum(avx._mm256_add_ps(acc[0], acc[1])) - self.hsum(acc_min)
+            self.hsum(acc) - self.hsum(acc_min)
         }
 
         /// `y += a · v` for f16 `v` (attention's weighted sum of V rows).
@@ -348,22 +379,24 @@ pub mod scalar {
         sum
     }
 
-    pub fn dot_q4_k(w: &[Q4KBlock], x: &[ActGroup]) -> f32 {
+    pub fn dot_q4_k(w: &[Q4KBlock], x: &[ActKGroup]) -> f32 {
         let mut sum = 0f32;
         for (b, a) in w.iter().zip(x) {
             let (sc, mn) = b.scales_mins();
-            let (d, dmin) = (f16::from_bits(b.d).to_f32(), f16::from_bits(b.dmin).to_f32());
+            let (mut isum, mut imin) = (0i32, 0i32);
             for s in 0..8 {
-                let isum: i32 = b.qs[s / 2]
+                let dot: i32 = b.qs[s / 2]
                     .iter()
                     .zip(&a.qs[s])
                     .map(|(&q, &x)| {
                         i32::from(if s % 2 == 0 { q & 0x0F } else { q >> 4 }) * i32::from(x)
                     })
                     .sum();
-                sum += d * f32::from(sc[s]) * a.d[s] * isum as f32
-                    - dmin * f32::from(mn[s]) * a.sum[s];
+                isum += i32::from(sc[s]) * dot;
+                imin += i32::from(mn[s]) * a.bsum[s];
             }
+            sum += f16::from_bits(b.d).to_f32() * a.d * isum as f32
+                - f16::from_bits(b.dmin).to_f32() * a.d * imin as f32;
         }
         sum
     }
@@ -405,7 +438,7 @@ macro_rules! dispatch {
 dispatch!(dot_q4_0, Q4Group, ActGroup);
 dispatch!(dot_q8_0, Q8Group, ActGroup);
 dispatch!(dot_f16, [u16; 16], [f32; 16]);
-dispatch!(dot_q4_k, Q4KBlock, ActGroup);
+dispatch!(dot_q4_k, Q4KBlock, ActKGroup);
 
 pub fn axpy_f16(y: &mut [[f32; 16]], a: f32, v: &[[u16; 16]]) {
     #[cfg(target_arch = "x86_64")]
@@ -473,8 +506,10 @@ mod tests {
             b.d = f16::from_f32(0.001).to_bits();
             b.dmin = f16::from_f32(0.002).to_bits();
         }
-        let a = dot_q4_k(&qk, &act);
-        let b = scalar::dot_q4_k(&qk, &act);
+        let mut act_k = Vec::new();
+        quantize_act_k(&x, &mut act_k);
+        let a = dot_q4_k(&qk, &act_k);
+        let b = scalar::dot_q4_k(&qk, &act_k);
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "q4_k {a} vs {b}");
         let wk: Vec<f32> = qk
             .iter()

@@ -11,7 +11,7 @@ use bytemuck::Zeroable;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-use super::kernels::{self, ActGroup, GROUP, GROUP_BLOCKS, Q4Group, Q4KBlock, Q8Group};
+use super::kernels::{self, ActGroup, ActKGroup, GROUP, GROUP_BLOCKS, Q4Group, Q4KBlock, Q8Group};
 
 /// GGUF block sizes in bytes.
 const Q4_0_BLOCK_BYTES: usize = 18;
@@ -42,6 +42,7 @@ pub struct Matrix {
 pub struct Activation {
     pub f32: Vec<f32>,
     pub q8: Vec<ActGroup>,
+    pub q8k: Vec<ActKGroup>,
     pub f16: Vec<[f32; 16]>,
 }
 
@@ -54,11 +55,11 @@ impl Activation {
             v.resize(x.len().div_ceil(to) * to, 0.0);
             v
         };
-        if matrices
-            .iter()
-            .any(|m| matches!(m.layout, Layout::Q4_0(_) | Layout::Q8_0(_) | Layout::Q4K(_)))
-        {
+        if matrices.iter().any(|m| matches!(m.layout, Layout::Q4_0(_) | Layout::Q8_0(_))) {
             kernels::quantize_act(&padded(GROUP), &mut a.q8);
+        }
+        if matrices.iter().any(|m| matches!(m.layout, Layout::Q4K(_))) {
+            kernels::quantize_act_k(&padded(GROUP), &mut a.q8k);
         }
         if matrices.iter().any(|m| matches!(m.layout, Layout::F16(_))) {
             kernels::round_act_f16(&padded(16), &mut a.f16);
@@ -193,7 +194,7 @@ impl Matrix {
             }
             Layout::Q4K(w) => {
                 for (o, r) in out.iter_mut().zip(rows) {
-                    *o = kernels::dot_q4_k(&w[row_range(r)], &x.q8);
+                    *o = kernels::dot_q4_k(&w[row_range(r)], &x.q8k);
                 }
             }
             Layout::F16(w) => {
