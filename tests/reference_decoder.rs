@@ -5,6 +5,8 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 
+use candle_core::quantized::GgmlDType;
+use halo_top::synth::llama::{self, Family};
 use halo_top::workload::reference::{Decoder, Model};
 use serde_json::json;
 use support::llama_bin::Server;
@@ -58,11 +60,30 @@ fn greedy_tokens_match_llama_cpp() {
         "tiny-Q4_K",
         &vocab,
         &weights,
-        candle_core::quantized::GgmlDType::Q4K,
+        GgmlDType::Q4K,
     )
     .unwrap();
+    // qwen2 (Q/K/V biases) and qwen3 (Q/K head norms), both NEOX RoPE.
+    let mut family_files = Vec::new();
+    for family in [Family::Qwen2, Family::Qwen3] {
+        let path = dir.path().join(format!("tiny-{}-f16.gguf", family.arch()));
+        let mut w: Vec<llama::Weight> = weights
+            .iter()
+            .map(|w| llama::Weight {
+                name: w.name.clone(),
+                dims: w.dims.clone(),
+                data: w.data.clone(),
+            })
+            .collect();
+        w.extend(family.extra_weights(&shape, 7));
+        llama::write_family_gguf(&path, family, &shape, family.arch(), &vocab, &w, GgmlDType::F16)
+            .unwrap();
+        family_files.push(path);
+    }
     let mut report = Vec::new();
     for (name, path) in [
+        ("qwen2 F16", &family_files[0]),
+        ("qwen3 F16", &family_files[1]),
         ("Q4_K", &q4_k),
         ("F16", &models.target_f16),
         ("Q4_0", &models.target_q4_0),
