@@ -118,15 +118,10 @@ impl Decoder {
             let mut h = x.clone();
             timed(&mut t.norm_rope_ns, || ops::rms_norm(&mut h, &layer.attn_norm, c.rms_eps));
             bytes += f32_bytes(&layer.attn_norm);
-            let mut qkv = self
-                .matmul(&mut t, &mut bytes, &h, &[&layer.wq, &layer.wk, &layer.wv])?
-                .into_iter();
-            let (mut q, mut k, v) = (
-                qkv.next().unwrap_or_default(),
-                qkv.next().unwrap_or_default(),
-                qkv.next().unwrap_or_default(),
-            );
-            let mut v = v;
+            let qkv = self.matmul(&mut t, &mut bytes, &h, &[&layer.wq, &layer.wk, &layer.wv])?;
+            let Ok([mut q, mut k, mut v]) = <[Vec<f32>; 3]>::try_from(qkv) else {
+                bail!("the Q/K/V job returned the wrong number of outputs");
+            };
             timed(&mut t.norm_rope_ns, || {
                 if let Some([bq, bk, bv]) = &layer.bias_qkv {
                     ops::add_assign(&mut q, bq);
