@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::synth::memory::SyntheticSpec;
-use crate::workload::WorkloadSpec;
+use crate::workload::Workload;
 
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
 
@@ -46,10 +46,38 @@ pub struct Global {
     #[arg(long, global = true, env = "HALO_TOP_PROCFS_ROOT", default_value = "/proc")]
     pub procfs_root: PathBuf,
 
-    /// Run a workload while watching: none, or reference (the embedded decoder on a synthetic
-    /// 1.5GB:q8_0 model), reference=SIZE:TYPE, reference=FILE.gguf.
-    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD", default_value = "none")]
-    pub workload: WorkloadSpec,
+    /// A llama-server to watch, e.g. http://127.0.0.1:8080 (repeat for several servers; a router
+    /// shows each loaded model). Without it, http://127.0.0.1:8080 is tried quietly.
+    #[arg(
+        long = "llama",
+        value_name = "URL",
+        global = true,
+        env = "HALO_TOP_LLAMA",
+        value_delimiter = ','
+    )]
+    pub llama: Vec<String>,
+
+    /// The llama-servers' API key (their --api-key), sent as a Bearer token.
+    #[arg(
+        long,
+        value_name = "KEY",
+        global = true,
+        env = "HALO_TOP_LLAMA_API_KEY",
+        hide_env_values = true
+    )]
+    pub llama_api_key: Option<String>,
+
+    /// Drive load while watching (dashboard, record, soak): none (the default), llama:chat (30
+    /// tokens in, 1000 out), llama:code (2048/2048) or llama:summarize (8192/256), against the
+    /// first --llama server; or reference, halo-top's own decoder on the CPU (a synthetic
+    /// 1.5GB:q8_0 model; reference=SIZE:TYPE or reference=FILE.gguf for another).
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
+    pub workload: Option<Workload>,
+
+    /// Parallel request streams of --workload.
+    #[arg(long, global = true, env = "HALO_TOP_CONCURRENCY", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
 
     /// Threads of the workload (default: all logical CPUs but one).
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
@@ -166,6 +194,53 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
     },
+    /// Run a workload for a set time, log every snapshot, and judge the drift (headless).
+    ///
+    /// The load is --workload (none by default: watch what already runs; llama:PRESET drives
+    /// the first --llama server).
+    ///
+    /// Prints one progress line a minute to stderr and the verdict at the end: first- and
+    /// last-window means after warm-up, the least-squares slope in %/hour with its 95 %
+    /// interval, min/max, throttle residency per limiter, snapshots missed. SIGINT and SIGTERM
+    /// stop it cleanly (the footer and verdict are written, exit 0); SIGHUP is ignored.
+    Soak {
+        /// The session file to write (NDJSON; replaced if it exists).
+        #[arg(short, long, env = "HALO_TOP_OUTPUT")]
+        output: PathBuf,
+        /// How long to run, e.g. 60m, 2h, 30s.
+        #[arg(long, env = "HALO_TOP_DURATION", default_value = "60m", value_parser = parse_duration)]
+        duration: Duration,
+        /// The start of the soak that the verdict leaves out (the machine heating up).
+        #[arg(long, env = "HALO_TOP_WARMUP", default_value = "2m", value_parser = parse_duration)]
+        warmup: Duration,
+        /// Exit with status 3 when decode tok/s fell by more than this many % (last window
+        /// against first), for unattended runs.
+        #[arg(long, env = "HALO_TOP_MAX_DRIFT", value_parser = parse_positive)]
+        max_drift: Option<f64>,
+        /// Time between progress lines.
+        #[arg(long, env = "HALO_TOP_PROGRESS", default_value = "1m", value_parser = parse_interval)]
+        progress: Duration,
+    },
+    /// Write a session's verdict (text and markdown) and its plots (SVG and PNG) to a directory.
+    Report {
+        /// A session file written by `soak` or `record` (a truncated one too).
+        file: PathBuf,
+        /// The directory to write to (created if missing). Default: FILE without .ndjson,
+        /// plus `-report`.
+        #[arg(long, env = "HALO_TOP_REPORT_DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Convert a session to CSV (spreadsheets) or Prometheus text with timestamps (backfill:
+    /// `promtool tsdb create-blocks-from openmetrics FILE`).
+    Export {
+        /// A session file.
+        file: PathBuf,
+        #[arg(long, env = "HALO_TOP_EXPORT_FORMAT", value_enum)]
+        format: crate::export::Format,
+        /// Write here instead of stdout.
+        #[arg(short, long, env = "HALO_TOP_EXPORT_OUTPUT")]
+        output: Option<PathBuf>,
+    },
     /// Play a recorded session file in the dashboard.
     Replay {
         /// A session file written by `record`.
@@ -243,6 +318,23 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["halo-top", "--interval", "1ms"]).is_err());
         assert!(Cli::try_parse_from(["halo-top", "replay", "f", "--speed", "0"]).is_err());
+        let cli = Cli::try_parse_from([
+            "halo-top",
+            "--llama",
+            "http://a:8080",
+            "--llama",
+            "http://b:8081",
+            "--workload",
+            "llama:code",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.llama, ["http://a:8080", "http://b:8081"]);
+        assert!(cli.global.workload.is_some());
+        assert_eq!(cli.global.concurrency, 4);
+        assert!(Cli::try_parse_from(["halo-top", "--workload", "llama:poems"]).is_err());
+        assert!(Cli::try_parse_from(["halo-top", "--concurrency", "0"]).is_err());
         assert!(
             Cli::try_parse_from(["halo-top", "record", "-o", "f", "--duration", "soon"]).is_err()
         );

@@ -11,13 +11,21 @@ use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
 use crate::session::Header;
 use crate::synth::memory::SyntheticSpec;
-use crate::{calibrate, hub, model_report, record, replay, sources, tui};
+use crate::{
+    calibrate, export, hub, model_report, record, replay, report, soak, sources, tui, workload,
+};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => {
-            let (feed, _hub) = hub::start(sources::build(&cli.global)?, cli.global.interval);
+            let mut sources = sources::build(&cli.global)?;
+            let load = workload::start(&cli.global);
+            sources.extend(load.as_ref().map(workload::Running::source));
+            let (feed, _hub) = hub::start(sources, cli.global.interval);
             tui::run(feed).await?;
+            if let Some(load) = load {
+                eprint!("{}", load.finish());
+            }
         }
         Some(Command::Snapshot { json }) => {
             let snapshot = settled_snapshot(&cli.global).await?;
@@ -28,7 +36,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Some(Command::Record { output, duration }) => {
-            let sources = sources::build(&cli.global)?;
+            let mut sources = sources::build(&cli.global)?;
+            let load = workload::start(&cli.global);
+            sources.extend(load.as_ref().map(workload::Running::source));
             let header = header(&cli.global, sources.iter().map(|s| s.name()).collect(), "record");
             let (feed, _hub) = hub::start(sources, cli.global.interval);
             let footer = record::record(&feed, header, &output, duration).await?;
@@ -39,6 +49,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 footer.missed,
                 footer.stop_reason.as_deref().unwrap_or("?")
             );
+            if let Some(load) = load {
+                eprint!("{}", load.finish());
+            }
         }
         Some(Command::Bench { synthetic, threads, tokens, prompt, stream, json }) => {
             use crate::workload::reference::bench;
@@ -74,10 +87,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Calibrate { array_mib, max_threads, reps }) => {
             calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
         }
+        Some(Command::Soak { output, duration, warmup, max_drift, progress }) => {
+            let args = soak::SoakArgs {
+                output,
+                duration,
+                warmup,
+                max_drift_percent: max_drift,
+                progress_every: progress,
+            };
+            return soak::run(&cli.global, args).await;
+        }
+        Some(Command::Report { file, out }) => return report::run(&file, out.as_deref()),
+        Some(Command::Export { file, format, output }) => {
+            return export::run(&file, format, output.as_deref());
+        }
         Some(Command::Replay { file, speed, from }) => {
-            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
-            let mode = feed.mode.clone();
-            tui::run(feed).await?;
+            let replay = replay::start(&file, speed, from.unwrap_or_default())?;
+            let mode = replay.feed.mode.clone();
+            tui::run(replay.feed).await?;
+            for warning in &replay.warnings {
+                eprintln!("halo-top: {warning}");
+            }
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
                 && let Some(error) = &state.error
             {
@@ -96,14 +126,12 @@ pub fn reference_threads(cli: &Cli) -> Option<usize> {
     match (&cli.command, &cli.global.workload) {
         (Some(Command::Bench { threads, .. }), _) => Some(pick(*threads)),
         (Some(Command::Replay { .. }), _) => None,
-        (_, crate::workload::WorkloadSpec::Reference { .. }) => {
-            Some(pick(cli.global.workload_threads))
-        }
+        (_, Some(workload::Workload::Reference { .. })) => Some(pick(cli.global.workload_threads)),
         _ => None,
     }
 }
 
-fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
+pub(crate) fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
     Header {
         schema: SCHEMA,
         halo_top_version: env!("CARGO_PKG_VERSION").into(),
@@ -114,6 +142,7 @@ fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
         sources,
         started_unix_ms: record::unix_ms_now(),
         command: Some(command.into()),
+        soak: None,
     }
 }
 
@@ -196,6 +225,7 @@ fn summary(s: &Snapshot) -> String {
             r.ceiling_tok_s.map_or("n/a".into(), |t| format!("{t:.1} tok/s"))
         );
     }
+    out += &llama_summary(s);
     if let Some(r) = &s.reference {
         let f =
             |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.2}{unit}"));
@@ -217,6 +247,82 @@ fn summary(s: &Snapshot) -> String {
             SourceStatus::Failed { error } => format!("failed: {error}"),
         };
         out += &format!("source   {:<8} {state}\n", src.name);
+    }
+    out
+}
+
+/// The llama lines of the summary: one block per server, then the load generator.
+fn llama_summary(s: &Snapshot) -> String {
+    let num =
+        |v: Option<f64>, digits: usize| v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"));
+    let pct = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{:.1} %", v * 100.0));
+    let mut out = String::new();
+    for server in &s.llama {
+        let props = server.props.clone().unwrap_or_default();
+        let model = server
+            .model_id
+            .clone()
+            .or(props.model_alias.clone())
+            .or(props.model_path.clone())
+            .unwrap_or_else(|| "n/a".into());
+        out += &format!(
+            "llama    {} {model} ({}, {} slots × {} ctx, build {})\n",
+            server.url,
+            props.model_ftype.as_deref().unwrap_or("n/a"),
+            props.total_slots.map_or("n/a".into(), |n| n.to_string()),
+            props.n_ctx_per_slot.map_or("n/a".into(), |n| n.to_string()),
+            props.build_info.as_deref().unwrap_or("n/a"),
+        );
+        let rates = s
+            .derived
+            .llama
+            .iter()
+            .find(|r| (r.url.as_str(), r.model_id.as_deref()) == server.key())
+            .cloned()
+            .unwrap_or_default();
+        out += &format!(
+            "  decode {} tok/s, {} steps/s, prefill {} tok/s, {} slots busy{}\n",
+            num(rates.decode_tok_s, 1),
+            num(rates.decode_steps_s, 1),
+            num(rates.prefill_tok_s, 1),
+            rates.busy_slots.map_or("n/a".into(), |n| n.to_string()),
+            if rates.restarted { ", RESTARTED" } else { "" },
+        );
+        let m = server.metrics.clone().unwrap_or_default();
+        out += &format!(
+            "  tokens {} generated, {} prompt\n",
+            num(rates.generated_tokens_total, 0),
+            num(m.prompt_tokens_total, 0),
+        );
+        match rates.spec_active {
+            Some(true) => {
+                out += &format!(
+                    "  spec   acceptance {} (since start {}), mean len {}, draft {} tok/s\n",
+                    pct(rates.spec_acceptance),
+                    pct(rates.spec_acceptance_cumulative),
+                    num(rates.spec_mean_accept_len_cumulative, 2),
+                    num(rates.spec_draft_tok_s, 1),
+                )
+            }
+            Some(false) => out += "  spec   off\n",
+            None => {}
+        }
+        for issue in &server.issues {
+            out += &format!("  note   {issue}\n");
+        }
+    }
+    if let Some(load) = &s.llama_load {
+        out += &format!(
+            "load     {} ×{}: {} ok, {} failed, {} tokens, {} tok/s, ttft p50 {} ms, inter-token p50 {} ms\n",
+            load.preset,
+            load.concurrency,
+            load.requests_ok,
+            load.requests_failed,
+            load.tokens_predicted,
+            num(load.aggregate_tok_s, 1),
+            num(load.ttft_ms.p50, 1),
+            num(load.inter_token_ms.p50, 2),
+        );
     }
     out
 }

@@ -7,6 +7,7 @@
 pub mod amdgpu;
 pub mod gguf;
 pub mod host;
+pub mod llama;
 pub mod model;
 pub mod nvidia;
 pub mod platform;

@@ -5,6 +5,7 @@
 //! and the raw sections of `current`, and writes only its own part of `current.derived`.
 
 mod amdgpu;
+mod llama;
 mod nvidia;
 mod own;
 pub mod roofline;
@@ -14,6 +15,7 @@ use halo_collectors::Snapshot;
 /// Fills `current.derived` from the raw sections of `current` and the snapshot before it.
 pub fn derive(previous: Option<&Snapshot>, current: &mut Snapshot) {
     own::derive(previous, current);
+    llama::derive(previous, current);
     amdgpu::derive(previous, current);
     nvidia::derive(previous, current);
     roofline::derive(previous, current);

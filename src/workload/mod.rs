@@ -1,42 +1,120 @@
-//! Workloads halo-top runs itself while it watches: the value of `--workload`.
+//! `--workload`: the load halo-top drives while it watches.
 
+pub mod llama;
 pub mod reference;
 
 use std::str::FromStr;
 
-use reference::bench::ModelChoice;
+use halo_collectors::Source;
 
-use crate::synth::memory::SyntheticSpec;
+use crate::cli::Global;
 
-/// `--workload`: `none` (the default: a monitor that loads the machine unasked would surprise),
-/// or `reference[=MODEL]`, the embedded decoder on MODEL: a GGUF file or a synthetic
-/// `SIZE:TYPE` (default `1.5GB:q8_0`).
-#[derive(Debug, Clone, Default)]
-pub enum WorkloadSpec {
-    #[default]
+/// The value of `--workload`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Workload {
+    /// No load of our own (`none`): watch what already runs.
     None,
-    Reference {
-        model: ModelChoice,
-    },
+    /// Streams requests to the first `--llama` server (`llama:chat`, `llama:code`,
+    /// `llama:summarize`), `concurrency` at a time (`--concurrency`).
+    Llama { preset: llama::Preset, concurrency: u32 },
+    /// halo-top's own decoder on the CPU (`reference`, `reference=SIZE:TYPE`,
+    /// `reference=FILE.gguf`; threads from `--workload-threads`).
+    Reference { model: reference::bench::ModelChoice },
 }
 
-impl FromStr for WorkloadSpec {
+impl FromStr for Workload {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let (kind, arg) = match text.split_once('=') {
-            Some((k, a)) => (k, Some(a)),
-            None => (text, None),
-        };
-        match (kind, arg) {
-            ("none", None) => Ok(WorkloadSpec::None),
-            ("reference", None) => Ok(WorkloadSpec::Reference {
-                model: ModelChoice::Synthetic(SyntheticSpec::default()),
-            }),
-            ("reference", Some(a)) => Ok(WorkloadSpec::Reference { model: ModelChoice::parse(a)? }),
+        if text == "none" {
+            return Ok(Workload::None);
+        }
+        if text == "reference" {
+            let model = reference::bench::ModelChoice::Synthetic(Default::default());
+            return Ok(Workload::Reference { model });
+        }
+        if let Some(model) = text.strip_prefix("reference=") {
+            return Ok(Workload::Reference { model: reference::bench::ModelChoice::parse(model)? });
+        }
+        match text.split_once(':') {
+            Some(("llama", preset)) => {
+                Ok(Workload::Llama { preset: preset.parse()?, concurrency: 1 })
+            }
             _ => Err(format!(
-                "{text:?}: expected none, reference, reference=FILE.gguf or reference=SIZE:TYPE"
+                "unknown workload {text:?} (expected llama:chat, llama:code, llama:summarize, \
+                 reference, reference=SIZE:TYPE or reference=FILE.gguf)"
             )),
+        }
+    }
+}
+
+impl Workload {
+    /// Applies `--concurrency` to the workloads that have one.
+    pub fn with_concurrency(self, n: u32) -> Self {
+        match self {
+            Workload::Llama { preset, .. } => Workload::Llama { preset, concurrency: n },
+            other => other,
+        }
+    }
+
+    /// As given on the command line, e.g. `llama:chat`.
+    pub fn name(&self) -> String {
+        match self {
+            Workload::None => "none".into(),
+            Workload::Llama { preset, .. } => format!("llama:{}", preset.name()),
+            Workload::Reference { model } => format!("reference ({})", model.describe()),
+        }
+    }
+}
+
+/// A workload that runs beside the sources.
+pub enum Running {
+    Llama(llama::LoadGenerator),
+    Reference(reference::workload::ReferenceWorkload),
+}
+
+/// Starts `--workload`, if any: the llama load goes to the first `--llama` server.
+pub fn start(global: &Global) -> Option<Running> {
+    match global.workload.clone()?.with_concurrency(global.concurrency) {
+        Workload::None => None,
+        Workload::Llama { preset, concurrency } => {
+            let url = crate::sources::llama_urls(global).into_iter().next()?;
+            let config =
+                llama::LoadConfig::preset(&url, global.llama_api_key.clone(), preset, concurrency);
+            Some(Running::Llama(llama::LoadGenerator::start(config)))
+        }
+        Workload::Reference { model } => {
+            let threads = global
+                .workload_threads
+                .map_or_else(reference::threads::default_threads, usize::from);
+            let options = reference::workload::WorkloadOptions {
+                model,
+                threads,
+                max_context: 1024,
+                prompt_tokens: global.workload_prompt,
+            };
+            Some(Running::Reference(reference::workload::ReferenceWorkload::start(options)))
+        }
+    }
+}
+
+impl Running {
+    /// The source that puts the workload's own figures into every snapshot.
+    pub fn source(&self) -> Box<dyn Source> {
+        match self {
+            Running::Llama(generator) => generator.source(),
+            Running::Reference(decoder) => Box::new(decoder.source()),
+        }
+    }
+
+    /// Stops the workload (requests in flight are abandoned) and says what it did.
+    pub fn finish(self) -> String {
+        match self {
+            Running::Llama(generator) => {
+                generator.stop();
+                llama::report(&generator.reading())
+            }
+            Running::Reference(decoder) => decoder.finish(),
         }
     }
 }
@@ -46,20 +124,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_workloads() {
-        assert!(matches!("none".parse(), Ok(WorkloadSpec::None)));
-        assert!(matches!(
-            "reference".parse(),
-            Ok(WorkloadSpec::Reference { model: ModelChoice::Synthetic(s) }) if s == SyntheticSpec::default()
-        ));
+    fn parses_llama_presets() {
+        assert_eq!(
+            "llama:chat".parse::<Workload>().unwrap().with_concurrency(4),
+            Workload::Llama { preset: llama::Preset::Chat, concurrency: 4 }
+        );
+        assert!("llama:poetry".parse::<Workload>().unwrap_err().contains("chat"));
+        assert!("nonsense".parse::<Workload>().is_err());
+        assert_eq!("none".parse::<Workload>().unwrap().name(), "none");
+        let reference = "reference".parse::<Workload>().unwrap();
+        assert_eq!(reference.name(), "reference (--synthetic 1.5GB:q8_0)");
         assert!(matches!(
             "reference=2GB:q4_0".parse(),
-            Ok(WorkloadSpec::Reference { model: ModelChoice::Synthetic(_) })
+            Ok(Workload::Reference { model: reference::bench::ModelChoice::Synthetic(_) })
         ));
         assert!(matches!(
             "reference=m.gguf".parse(),
-            Ok(WorkloadSpec::Reference { model: ModelChoice::File(_) })
+            Ok(Workload::Reference { model: reference::bench::ModelChoice::File(_) })
         ));
-        assert!("bogus".parse::<WorkloadSpec>().is_err());
     }
 }

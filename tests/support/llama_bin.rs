@@ -26,6 +26,11 @@ pub fn bin_dir() -> PathBuf {
     dir
 }
 
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
 /// A llama-server child on a free loopback port, killed on drop.
 pub struct Server {
     child: Child,
@@ -67,6 +72,41 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Starts llama-server with `--host 127.0.0.1 --port PORT -t 1` and exactly `args`, without
+    /// waiting for it (router mode, a restart on the same port, the loading window).
+    pub fn spawn(port: u16, args: &[&str], log: &Path) -> Server {
+        let log_file = std::fs::File::create(log).expect("create the server log");
+        let child = Command::new(bin_dir().join("llama-server"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-t", "1"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn llama-server");
+        Server { child, port, log: log.to_path_buf() }
+    }
+
+    /// Waits until /health answers 200 (60 s at most).
+    pub fn wait_healthy(mut self) -> Server {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !matches!(self.try_request("GET", "/health", None), Ok((200, _))) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("llama-server exited ({status}):\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "llama-server never became healthy:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     pub fn log(&self) -> String {

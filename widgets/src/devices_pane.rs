@@ -2,7 +2,7 @@
 //! performance state and what throttles it), one row each.
 
 use halo_collectors::Snapshot;
-use halo_collectors::model::{NvidiaDevice, SourceStatus};
+use halo_collectors::model::{AmdgpuCard, AmdgpuCardDerived, NvidiaDevice, SourceStatus};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Paragraph, Row, Table, Widget, Wrap};
@@ -11,7 +11,7 @@ use crate::format;
 use crate::theme::Theme;
 
 /// GPU sources, in the order the pane lists them.
-const GPU_SOURCES: [&str; 1] = ["nvidia"];
+const GPU_SOURCES: [&str; 2] = ["amdgpu", "nvidia"];
 
 pub struct DevicesPane<'a> {
     pub snapshot: Option<&'a Snapshot>,
@@ -65,8 +65,58 @@ fn nvidia_row(d: &NvidiaDevice) -> DeviceRow {
     }
 }
 
+/// An AMD card. On an APU the GPU's memory is GTT in system RAM, so the memory column is GTT
+/// used of what the GPU may allocate; on a dGPU it is VRAM. Busy %, clock, power and edge
+/// temperature prefer `gpu_metrics` (the SMU's own averages) over the sysfs text files.
+fn amdgpu_row(card: &AmdgpuCard, derived: Option<&AmdgpuCardDerived>) -> DeviceRow {
+    let m = card.metrics.as_ref();
+    let apu = card.unified_memory.is_some();
+    let (used, total) = if apu {
+        (card.memory.gtt_used_bytes, card.memory.gtt_allocatable_bytes)
+    } else {
+        (card.memory.vram_used_bytes, card.memory.vram_total_bytes)
+    };
+    let socket_w = m.and_then(|m| m.socket_power_mw).map(|mw| f64::from(mw) / 1000.0);
+    let mut state = if card.asleep {
+        "asleep".to_string()
+    } else {
+        card.performance_level.clone().unwrap_or_default()
+    };
+    if let Some(d) = derived {
+        let engaged: Vec<&str> = d
+            .throttle_percent
+            .iter()
+            .filter(|(_, pct)| **pct > 0.0)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !engaged.is_empty() {
+            state = format!("{state} {}", engaged.join(","));
+        }
+    }
+    DeviceRow {
+        name: card.identity.marketing_name.clone().unwrap_or_else(|| format!("AMD {}", card.card)),
+        busy_percent: m.and_then(|m| m.gfx_activity_percent).or(card.gpu_busy_percent),
+        memory_used_bytes: used,
+        memory_total_bytes: total,
+        clock_mhz: m.and_then(|m| m.gfxclk_mhz).map(u32::from).or(card
+            .clocks
+            .sclk
+            .as_ref()
+            .and_then(|c| c.current_mhz)),
+        clock_max_mhz: card.clocks.sclk.as_ref().and_then(|c| c.max_mhz),
+        power_w: socket_w.or(card.hwmon.power_w),
+        power_limit_w: None,
+        temp_c: m.and_then(|m| m.edge_temp_c).or(card.hwmon.edge_temp_c),
+        state,
+    }
+}
+
 fn rows(s: &Snapshot) -> Vec<DeviceRow> {
-    s.nvidia.iter().flat_map(|n| n.devices.iter().map(nvidia_row)).collect()
+    let amd = s.amdgpu.iter().flat_map(|a| &a.cards).map(|card| {
+        let derived = s.derived.amdgpu.cards.iter().find(|d| d.card == card.card);
+        amdgpu_row(card, derived)
+    });
+    amd.chain(s.nvidia.iter().flat_map(|n| n.devices.iter().map(nvidia_row))).collect()
 }
 
 /// `now/max unit`, `now unit`, or `n/a` when neither is known.

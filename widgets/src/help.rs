@@ -12,6 +12,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "show or hide this help"),
     ("p", "pause: freeze the view (live data keeps being collected)"),
     ("Esc", "close this help"),
+    ("Space", "replay: pause or play (p too)"),
+    (".", "replay: one snapshot forward, paused"),
+    ("← →", "replay: seek 10 s (with Shift: 1 min)"),
+    ("[ ]", "replay: half or double speed"),
 ];
 
 pub struct Help {

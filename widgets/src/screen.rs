@@ -122,14 +122,22 @@ mod tests {
         s.host = None;
         s.sources[0].status =
             SourceStatus::Failed { error: "/proc/stat: permission denied".into() };
-        let mode =
-            FeedMode::Replay(ReplayState { speed: 4.0, paused: false, ended: true, error: None });
+        let mode = FeedMode::Replay(ReplayState { speed: 4.0, ended: true, ..Default::default() });
         insta::assert_snapshot!(screen_text(80, 24, Some(&s), &mode, false));
     }
 
     #[test]
     fn nvidia_devices_at_120x40() {
         let mut s = host_snapshot();
+        s.nvidia = Some(crate::test_support::nvidia_section());
+        s.sources[1].status = SourceStatus::Ok;
+        insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));
+    }
+
+    #[test]
+    fn strix_halo_beside_an_nvidia_card_at_120x40() {
+        let mut s = host_snapshot();
+        s.amdgpu = Some(crate::test_support::strix_halo_load());
         s.nvidia = Some(crate::test_support::nvidia_section());
         s.sources[1].status = SourceStatus::Ok;
         insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));

@@ -121,3 +121,14 @@ pub fn render(width: u16, height: u16, widget: impl Widget) -> String {
     }
     text
 }
+
+/// The AMD section the real collector reads from the committed Strix Halo load fixture.
+pub fn strix_halo_load() -> halo_collectors::model::AmdgpuSection {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut amd =
+        halo_collectors::amdgpu::AmdgpuCollector::new(halo_collectors::amdgpu::AmdgpuConfig {
+            sysfs_root: fixtures.join("sysfs/strix-halo-load"),
+            procfs_root: fixtures.join("procfs/strix-halo-load"),
+        });
+    amd.read().expect("the Strix Halo load fixture reads")
+}

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::AmdgpuDerived;
+use super::LlamaRates;
 use super::NvidiaDerived;
 use super::RooflineFigures;
 
@@ -14,6 +15,9 @@ pub struct Derived {
     /// halo-top's own CPU time per snapshot over the last interval (its self-overhead).
     #[serde(default)]
     pub own_cpu_ms_per_sample: Option<f64>,
+    /// Rates of each llama-server, matched to `Snapshot::llama` by URL and model id.
+    #[serde(default)]
+    pub llama: Vec<LlamaRates>,
     /// AMD GPU figures: throttle residency, energy, per-process engine busy %.
     #[serde(default)]
     pub amdgpu: AmdgpuDerived,

@@ -10,6 +10,7 @@ mod amdgpu_metrics;
 mod derived;
 mod feed;
 mod host;
+mod llama;
 mod nvidia;
 mod reference;
 mod roofline;
@@ -20,6 +21,7 @@ pub use amdgpu_metrics::*;
 pub use derived::Derived;
 pub use feed::{FeedMode, ReplayState};
 pub use host::*;
+pub use llama::*;
 pub use nvidia::*;
 pub use reference::*;
 pub use roofline::RooflineFigures;
@@ -49,6 +51,13 @@ pub struct Snapshot {
     /// halo-top's own reference decoder, when `--workload reference` runs it.
     #[serde(default)]
     pub reference: Option<ReferenceSection>,
+    /// One entry per llama-server (`--llama URL`, repeatable; in router mode one per loaded
+    /// model). A server that could not be read has no entry (see `sources`).
+    #[serde(default)]
+    pub llama: Vec<LlamaServer>,
+    /// The llama load generator (`--workload llama:PRESET`), when one runs.
+    #[serde(default)]
+    pub llama_load: Option<LlamaLoadReading>,
     /// AMD GPUs (amdgpu sysfs, gpu_metrics, hwmon) and the processes using them.
     #[serde(default)]
     pub amdgpu: Option<AmdgpuSection>,
@@ -78,6 +87,8 @@ impl Snapshot {
             interval_ms,
             host: None,
             reference: None,
+            llama: Vec::new(),
+            llama_load: None,
             amdgpu: None,
             nvidia: None,
             model: None,
@@ -96,6 +107,9 @@ impl Snapshot {
 pub enum Section {
     Host(Box<HostSection>),
     Reference(Box<ReferenceSection>),
+    /// One llama source's servers (one, or one per loaded model of a router).
+    Llama(Vec<LlamaServer>),
+    LlamaLoad(Box<LlamaLoadReading>),
     Amdgpu(Box<AmdgpuSection>),
     Nvidia(Box<NvidiaSection>),
     Model(Box<ModelSection>),
@@ -107,6 +121,8 @@ impl Section {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
             Section::Reference(r) => snapshot.reference = Some(*r),
+            Section::Llama(servers) => snapshot.llama.extend(servers),
+            Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
             Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
             Section::Nvidia(nvidia) => snapshot.nvidia = Some(*nvidia),
             Section::Model(model) => snapshot.model = Some(*model),

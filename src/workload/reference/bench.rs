@@ -14,7 +14,7 @@ use super::stream;
 use crate::synth::memory::{self, SyntheticSpec};
 
 /// Where the weights come from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ModelChoice {
     File(PathBuf),
     Synthetic(SyntheticSpec),

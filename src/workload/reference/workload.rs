@@ -73,14 +73,64 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The `reference` source; starting it starts the decoder thread, dropping it stops it.
+/// The running decoder thread; dropping or finishing it stops the thread.
+pub struct ReferenceWorkload {
+    source: ReferenceSource,
+}
+
+impl ReferenceWorkload {
+    /// Starts the decoder thread (the model loads on it). A thread that cannot start shows up
+    /// as the source's failure.
+    pub fn start(options: WorkloadOptions) -> Self {
+        let source = ReferenceSource::start(options.clone()).unwrap_or_else(|e| {
+            let info = Info {
+                error: Some(format!("cannot start the decoder thread: {e}")),
+                ..Info::default()
+            };
+            ReferenceSource {
+                options,
+                shared: Arc::new(Shared {
+                    window: Mutex::new(Window::new()),
+                    info: Mutex::new(info),
+                    stop: AtomicBool::new(true),
+                }),
+            }
+        });
+        ReferenceWorkload { source }
+    }
+
+    /// The source that publishes the decoder's figures.
+    pub fn source(&self) -> ReferenceSource {
+        ReferenceSource { options: self.source.options.clone(), shared: self.source.shared.clone() }
+    }
+
+    /// Stops the decoder and says what it did.
+    pub fn finish(self) -> String {
+        self.source.shared.stop.store(true, Ordering::Relaxed);
+        let info = lock(&self.source.shared.info);
+        format!(
+            "reference decoder: {} tokens on {} threads ({})",
+            info.tokens_total,
+            self.source.options.threads,
+            info.model_name.as_deref().unwrap_or("not loaded")
+        )
+    }
+}
+
+impl Drop for ReferenceWorkload {
+    fn drop(&mut self) {
+        self.source.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The `reference` source: reads what the decoder thread publishes.
 pub struct ReferenceSource {
     options: WorkloadOptions,
     shared: Arc<Shared>,
 }
 
 impl ReferenceSource {
-    pub fn start(options: WorkloadOptions) -> std::io::Result<Self> {
+    fn start(options: WorkloadOptions) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             window: Mutex::new(Window::new()),
             info: Mutex::new(Info { state: "loading".into(), ..Info::default() }),
@@ -193,11 +243,5 @@ impl Source for ReferenceSource {
         section.bytes_per_token = Some(w.bytes as f64 / w.decode_tokens as f64);
         section.effective_gb_s = Some(w.bytes as f64 / secs / 1e9);
         Ok(Section::Reference(Box::new(section)))
-    }
-}
-
-impl Drop for ReferenceSource {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
     }
 }
