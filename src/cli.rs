@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::synth::memory::SyntheticSpec;
 use crate::workload::Workload;
 
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
@@ -70,7 +71,8 @@ pub struct Global {
 
     /// Drive load while watching (dashboard, record, soak): none (the default), llama:chat (30
     /// tokens in, 1000 out), llama:code (2048/2048) or llama:summarize (8192/256), against the
-    /// first --llama server.
+    /// first --llama server; or reference, halo-top's own decoder on the CPU (a synthetic
+    /// 1.5GB:q8_0 model; reference=SIZE:TYPE or reference=FILE.gguf for another).
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
     pub workload: Option<Workload>,
 
@@ -78,6 +80,15 @@ pub struct Global {
     #[arg(long, global = true, env = "HALO_TOP_CONCURRENCY", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+
+    /// Threads of the workload (default: all logical CPUs but one).
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workload_threads: Option<u16>,
+
+    /// Prompt tokens the reference workload feeds at the start of each context (one per
+    /// step), for a prompt-processing figure beside decode.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_PROMPT", default_value_t = 0)]
+    pub workload_prompt: usize,
 
     #[command(flatten)]
     pub roofline: RooflineArgs,
@@ -140,6 +151,39 @@ pub enum Command {
         /// Stop after this long, e.g. 30s, 5m, 1h. Without it, record until interrupted.
         #[arg(long, env = "HALO_TOP_DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
+    },
+    /// Measure the reference decoder: decode tok/s, effective GB/s, latency, time per op class.
+    /// It decodes the global --model FILE (llama, qwen2, qwen3, qwen3moe) when given without
+    /// --synthetic.
+    Bench {
+        /// A synthetic model made in memory, SIZE:TYPE with TYPE q4_0, q8_0, q4_k or f16 (the
+        /// default, 1.5GB:q8_0, when no --model is given).
+        #[arg(long, env = "HALO_TOP_SYNTHETIC")]
+        synthetic: Option<SyntheticSpec>,
+        /// Decoder threads (default: all logical CPUs but one).
+        #[arg(long, env = "HALO_TOP_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Tokens to decode and time.
+        #[arg(long, env = "HALO_TOP_TOKENS", default_value_t = 64)]
+        tokens: usize,
+        /// Prompt tokens to feed first, for a prompt-processing figure (one token per step).
+        #[arg(long, env = "HALO_TOP_PROMPT", default_value_t = 0)]
+        prompt: usize,
+        /// Also measure STREAM read bandwidth with the same threads (about 10 s).
+        #[arg(long)]
+        stream: bool,
+        /// Print the report as JSON.
+        #[arg(long, env = "HALO_TOP_JSON")]
+        json: bool,
+    },
+    /// Write a synthetic model (the one `bench --synthetic` decodes) as a GGUF file, e.g. to
+    /// run llama.cpp on the very same weights.
+    Synth {
+        /// The GGUF file to write (replaced if it exists).
+        output: PathBuf,
+        /// SIZE:TYPE, TYPE one of q4_0, q8_0, q4_k, f16.
+        #[arg(long, default_value = "1.5GB:q8_0")]
+        synthetic: SyntheticSpec,
     },
     /// Profile a GGUF model from its header: bytes per decode step and the decode ceiling.
     Model {

@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
 use crate::remote::{Remote, RemoteUrl};
 use crate::session::Header;
+use crate::synth::memory::SyntheticSpec;
 use crate::{
     calibrate, export, hub, model_report, record, replay, report, serve, soak, sources, tui,
     workload,
@@ -58,6 +59,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(load) = load {
                 eprint!("{}", load.finish());
             }
+        }
+        Some(Command::Bench { synthetic, threads, tokens, prompt, stream, json }) => {
+            use crate::workload::reference::bench;
+            let model = match (synthetic, cli.global.roofline.model.clone()) {
+                (Some(spec), _) => bench::ModelChoice::Synthetic(spec),
+                (None, Some(path)) => bench::ModelChoice::File(path),
+                (None, None) => bench::ModelChoice::Synthetic(SyntheticSpec::default()),
+            };
+            let threads = threads
+                .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
+            let options = bench::BenchOptions { model, threads, tokens, warmup: 4, prompt, stream };
+            let calibrated =
+                model_report::bandwidth(&cli.global).ok().and_then(|b| b.calibrated_read_gbps);
+            let report = tokio::task::spawn_blocking(move || bench::run(&options))
+                .await??
+                .with_calibrated(calibrated);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", bench::text(&report));
+            }
+        }
+        Some(Command::Synth { output, synthetic }) => {
+            let name = crate::synth::memory::write_gguf(synthetic, &output)?;
+            eprintln!("halo-top: wrote {name} to {}", output.display());
         }
         Some(Command::Model { file, json, decode_tok_s, context }) => {
             let Some(file) = file.or_else(|| cli.global.roofline.model.clone()) else {
@@ -109,6 +135,18 @@ fn remotes(global: &Global) -> Result<Vec<Remote>> {
         .iter()
         .map(|url| Ok(Remote::start(RemoteUrl::parse(url)?, token.clone())))
         .collect()
+}
+
+/// The thread count of the reference decoder when this command runs it.
+pub fn reference_threads(cli: &Cli) -> Option<usize> {
+    use crate::workload::reference::threads::default_threads;
+    let pick = |t: Option<u16>| t.map_or_else(default_threads, usize::from);
+    match (&cli.command, &cli.global.workload) {
+        (Some(Command::Bench { threads, .. }), _) => Some(pick(*threads)),
+        (Some(Command::Replay { .. }), _) => None,
+        (_, Some(workload::Workload::Reference { .. })) => Some(pick(cli.global.workload_threads)),
+        _ => None,
+    }
 }
 
 pub(crate) fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
@@ -206,6 +244,19 @@ fn summary(s: &Snapshot) -> String {
         );
     }
     out += &llama_summary(s);
+    if let Some(r) = &s.reference {
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.2}{unit}"));
+        out += &format!(
+            "decoder  {} on {} threads ({}): {} decode, {} effective, p50 {}\n",
+            r.model_name.as_deref().unwrap_or(&r.model_source),
+            r.threads,
+            r.state,
+            f(r.decode_tok_s, " tok/s"),
+            f(r.effective_gb_s, " GB/s"),
+            f(r.latency_ms_p50, " ms")
+        );
+    }
     for src in &s.sources {
         let state = match &src.status {
             SourceStatus::Ok => "ok".to_string(),
