@@ -1,21 +1,29 @@
-//! The dashboard's state and what each key does. No terminal here, so it is tested directly.
+//! The dashboard's state and what each key and click does. No terminal here, so it is tested
+//! directly.
 
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use halo_collectors::Snapshot;
 use halo_collectors::model::FeedMode;
-use halo_widgets::{History, Screen, Theme};
+use halo_widgets::{History, Pane, Screen, Theme, View};
+use ratatui::layout::Rect;
+
+/// The time windows `+` and `-` step through.
+const WINDOWS_MS: [u64; 7] = [30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
 
 pub struct App {
     /// The snapshot on screen (frozen while paused).
     pub shown: Option<Arc<Snapshot>>,
     pub history: History,
     pub mode: FeedMode,
-    pub paused: bool,
-    pub show_help: bool,
+    pub view: View,
     pub quit: bool,
     pub theme: Theme,
+    /// The size of the last frame drawn, to find the pane under a click.
+    pub area: Rect,
 }
 
 impl App {
@@ -24,16 +32,16 @@ impl App {
             shown: None,
             history: History::default(),
             mode,
-            paused: false,
-            show_help: false,
+            view: View::default(),
             quit: false,
             theme,
+            area: Rect::default(),
         }
     }
 
     /// A new snapshot arrived. While paused the view stays as it is.
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) -> bool {
-        if self.paused {
+        if self.view.paused {
             return false;
         }
         self.history.push(&snapshot);
@@ -46,16 +54,48 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return false;
         }
+        let view = &mut self.view;
         match (key.code, key.modifiers) {
             (KeyCode::Char('c'), KeyModifiers::CONTROL) | (KeyCode::Char('q'), _) => {
                 self.quit = true
             }
-            (KeyCode::Char('?'), _) => self.show_help = !self.show_help,
-            (KeyCode::Esc, _) => self.show_help = false,
-            (KeyCode::Char('p'), _) => self.paused = !self.paused,
+            (KeyCode::Char('?'), _) => view.show_help = !view.show_help,
+            (KeyCode::Esc, _) if view.show_help => view.show_help = false,
+            (KeyCode::Esc, _) if view.zoomed => view.zoomed = false,
+            (KeyCode::Char('p'), _) => view.paused = !view.paused,
+            (KeyCode::Tab, _) => view.focused = view.focused.next(),
+            (KeyCode::BackTab, _) => view.focused = view.focused.previous(),
+            (KeyCode::Char(c @ '1'..='9'), _) => {
+                match c.to_digit(10).and_then(|n| Pane::from_number(n as usize)) {
+                    Some(pane) => view.focused = pane,
+                    None => return false,
+                }
+            }
+            (KeyCode::Char('z') | KeyCode::Enter, _) => view.zoomed = !view.zoomed,
+            (KeyCode::Char('+' | '='), _) => view.window_ms = step_window(view.window_ms, 1),
+            (KeyCode::Char('-' | '_'), _) => view.window_ms = step_window(view.window_ms, -1),
+            (KeyCode::Char('r'), _) => {
+                let now = self.shown.as_ref().map_or(0, |s| s.mono_ms);
+                self.history.reset_drift(now);
+            }
             _ => return false,
         }
         true
+    }
+
+    /// A left click focuses the pane under it (or named under it on the "more:" line).
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
+        if mouse.kind != MouseEventKind::Down(MouseButton::Left) {
+            return false;
+        }
+        let placement = self.screen().placement(self.area);
+        match placement.pane_at(mouse.column, mouse.row) {
+            Some(pane) if pane != self.view.focused => {
+                self.view.focused = pane;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn screen(&self) -> Screen<'_> {
@@ -63,43 +103,101 @@ impl App {
             snapshot: self.shown.as_deref(),
             history: &self.history,
             mode: &self.mode,
-            paused: self.paused,
-            show_help: self.show_help,
+            view: self.view,
             theme: self.theme,
         }
     }
+}
+
+/// The next longer (`+1`) or shorter (`-1`) window, staying at the ends.
+fn step_window(current_ms: u64, direction: i32) -> u64 {
+    let at = WINDOWS_MS.iter().position(|w| *w >= current_ms).unwrap_or(WINDOWS_MS.len() - 1);
+    let next =
+        if direction > 0 { (at + 1).min(WINDOWS_MS.len() - 1) } else { at.saturating_sub(1) };
+    WINDOWS_MS[next]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> bool {
-        app.on_key(KeyEvent::new(code, modifiers))
+    fn press(app: &mut App, code: KeyCode) -> bool {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
     }
 
     #[test]
     fn keys() {
         let mut app = App::new(Theme::PLAIN, FeedMode::Live);
-        assert!(press(&mut app, KeyCode::Char('?'), KeyModifiers::NONE));
-        assert!(app.show_help);
-        assert!(press(&mut app, KeyCode::Esc, KeyModifiers::NONE));
-        assert!(!app.show_help);
-        assert!(!press(&mut app, KeyCode::Char('x'), KeyModifiers::NONE));
+        assert!(press(&mut app, KeyCode::Char('?')));
+        assert!(app.view.show_help);
+        assert!(press(&mut app, KeyCode::Esc));
+        assert!(!app.view.show_help);
+        assert!(!press(&mut app, KeyCode::Esc), "nothing to close");
+        assert!(!press(&mut app, KeyCode::Char('x')));
         assert!(!app.quit);
-        press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+        app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         assert!(app.quit);
+    }
+
+    #[test]
+    fn focus_zoom_and_window() {
+        let mut app = App::new(Theme::PLAIN, FeedMode::Live);
+        assert_eq!(app.view.focused, Pane::Throughput);
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.view.focused, Pane::Roofline);
+        press(&mut app, KeyCode::BackTab);
+        press(&mut app, KeyCode::BackTab);
+        assert_eq!(app.view.focused, Pane::Host);
+        press(&mut app, KeyCode::Char('6'));
+        assert_eq!(app.view.focused, Pane::Latency);
+        assert!(!press(&mut app, KeyCode::Char('9')), "no ninth pane");
+        press(&mut app, KeyCode::Char('z'));
+        assert!(app.view.zoomed);
+        press(&mut app, KeyCode::Esc);
+        assert!(!app.view.zoomed);
+        press(&mut app, KeyCode::Enter);
+        assert!(app.view.zoomed);
+        assert_eq!(app.view.window_ms, 300_000);
+        press(&mut app, KeyCode::Char('-'));
+        assert_eq!(app.view.window_ms, 120_000);
+        for _ in 0..10 {
+            press(&mut app, KeyCode::Char('+'));
+        }
+        assert_eq!(app.view.window_ms, 3_600_000);
+        for _ in 0..10 {
+            press(&mut app, KeyCode::Char('-'));
+        }
+        assert_eq!(app.view.window_ms, 30_000);
     }
 
     #[test]
     fn pause_freezes_the_view() {
         let mut app = App::new(Theme::PLAIN, FeedMode::Live);
         assert!(app.on_snapshot(Arc::new(Snapshot::new(0, 0, 0, 1000))));
-        press(&mut app, KeyCode::Char('p'), KeyModifiers::NONE);
+        press(&mut app, KeyCode::Char('p'));
         assert!(!app.on_snapshot(Arc::new(Snapshot::new(1, 0, 1000, 1000))));
         assert_eq!(app.shown.as_ref().unwrap().seq, 0);
-        press(&mut app, KeyCode::Char('p'), KeyModifiers::NONE);
+        press(&mut app, KeyCode::Char('p'));
         assert!(app.on_snapshot(Arc::new(Snapshot::new(2, 0, 2000, 1000))));
         assert_eq!(app.shown.as_ref().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn a_click_focuses_the_pane_under_it() {
+        let mut app = App::new(Theme::PLAIN, FeedMode::Live);
+        app.on_snapshot(Arc::new(Snapshot::new(0, 0, 0, 1000)));
+        app.area = Rect::new(0, 0, 160, 45);
+        let placement = app.screen().placement(app.area);
+        let (_, host) = placement.panes.iter().find(|(p, _)| *p == Pane::Host).unwrap();
+        let click =
+            |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+        assert!(!app.on_mouse(click(MouseEventKind::Moved, host.x + 2, host.y + 2)));
+        assert!(app.on_mouse(click(
+            MouseEventKind::Down(MouseButton::Left),
+            host.x + 2,
+            host.y + 2
+        )));
+        assert_eq!(app.view.focused, Pane::Host);
+        assert!(!app.on_mouse(click(MouseEventKind::Down(MouseButton::Left), 0, 0)), "the header");
     }
 }

@@ -39,7 +39,8 @@ pub async fn run(mut feed: Feed) -> Result<()> {
     let mut next_frame = Instant::now();
     while !app.quit {
         if dirty && Instant::now() >= next_frame {
-            terminal.draw(|frame| frame.render_widget(&app.screen(), frame.area()))?;
+            let frame = terminal.draw(|frame| frame.render_widget(&app.screen(), frame.area()))?;
+            app.area = frame.area;
             dirty = false;
             next_frame = Instant::now() + MIN_FRAME_GAP;
         }
@@ -64,6 +65,7 @@ pub async fn run(mut feed: Feed) -> Result<()> {
             }
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => dirty |= app.on_key(key),
+                Some(Ok(Event::Mouse(mouse))) => dirty |= app.on_mouse(mouse),
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
