@@ -3,7 +3,7 @@
 use anyhow::Result;
 use halo_collectors::Source;
 use halo_collectors::amdgpu::{AmdgpuCollector, AmdgpuConfig};
-use halo_collectors::gguf::{ModelSource, ModelSourceConfig};
+use halo_collectors::gguf::{ModelPath, ModelSource, ModelSourceConfig, ServedModelPath};
 use halo_collectors::host::{HostCollector, HostConfig};
 use halo_collectors::llama::{DEFAULT_URL, LlamaCollector, LlamaConfig};
 use halo_collectors::nvidia::{self, NvidiaCollector, NvidiaConfig};
@@ -28,29 +28,33 @@ pub fn build(global: &Global) -> Result<Vec<Box<dyn Source>>> {
     });
     let mut sources: Vec<Box<dyn Source>> =
         vec![Box::new(host), Box::new(amdgpu), Box::new(nvidia)];
-    // The served model's profile, for the roofline. Runs when the model is known: --model now;
-    // llama-server's /props model_path once the llama collector provides it.
-    if let Some(path) = &global.roofline.model {
-        let bandwidth = model_report::bandwidth(global)?;
-        sources.push(Box::new(ModelSource::new(ModelSourceConfig {
-            path: path.clone(),
-            kv_cache_type_k: global.roofline.cache_type_k.clone(),
-            kv_cache_type_v: global.roofline.cache_type_v.clone(),
-            peak_bandwidth_gbps: bandwidth.peak_gbps,
-            peak_bandwidth_source: bandwidth.peak_source,
-            calibrated_read_gbps: bandwidth.calibrated_read_gbps,
-        })));
-    }
+    // The served model's profile, for the roofline: the --model file, else the file the first
+    // llama-server reports serving (its collector writes the path into `served`).
+    let served = ServedModelPath::default();
+    let path = match &global.roofline.model {
+        Some(file) => ModelPath::Given(file.clone()),
+        None => ModelPath::Served(served.clone()),
+    };
+    let bandwidth = model_report::bandwidth(global)?;
+    sources.push(Box::new(ModelSource::new(ModelSourceConfig {
+        path,
+        kv_cache_type_k: global.roofline.cache_type_k.clone(),
+        kv_cache_type_v: global.roofline.cache_type_v.clone(),
+        peak_bandwidth_gbps: bandwidth.peak_gbps,
+        peak_bandwidth_source: bandwidth.peak_source,
+        calibrated_read_gbps: bandwidth.calibrated_read_gbps,
+    })));
     // One source per server, named `llama:URL`. Without --llama the usual local port is only a
     // guess: nothing there is "unavailable", not a failure.
     let quiet_probe = global.llama.is_empty();
-    for url in llama_urls(global) {
+    for (i, url) in llama_urls(global).iter().enumerate() {
         sources.push(Box::new(LlamaCollector::new(LlamaConfig {
             api_key: global.llama_api_key.clone(),
             quiet_probe,
             // Inside the runner's timeout (0.8 of the period), so our own message wins.
             sample_budget: global.interval.mul_f64(0.7),
-            ..LlamaConfig::new(&url)
+            served_model_path: (i == 0).then(|| served.clone()),
+            ..LlamaConfig::new(url)
         })));
     }
     Ok(sources)

@@ -491,3 +491,56 @@ fn the_recorded_speculative_session_is_consistent() {
     assert!(decode.len() + 1 >= session.snapshots.len(), "a rate for every interval");
     assert!(decode.iter().all(|&r| r > 0.0), "{decode:?}");
 }
+
+/// The roofline end to end: halo-top finds the served model through `/props` `model_path`,
+/// profiles it, and turns the server's decode steps into achieved bandwidth.
+#[test]
+fn roofline_follows_the_served_model() {
+    let _serial = serial();
+    let server = Server::start(&models().target_f16, &["--parallel", "1", "--metrics"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ndjson");
+    run_ok(
+        halo_top()
+            .args(["--interval", "500ms", "--config"])
+            .arg(dir.path().join("config.toml"))
+            .args([
+                "--llama",
+                &server.url(),
+                "--workload",
+                "llama:chat",
+                "record",
+                "--duration",
+                "6s",
+                "-o",
+            ])
+            .arg(&path),
+    );
+    let session = halo_top::session::Session::read(&path).unwrap();
+    let with_model: Vec<&Snapshot> =
+        session.snapshots.iter().filter(|s| s.model.is_some()).collect();
+    assert!(!with_model.is_empty(), "the model was never found through /props");
+    let model = with_model[0].model.as_ref().unwrap();
+    assert_eq!(Path::new(&model.path), models().target_f16.as_path(), "the file the server serves");
+    let weights = model.profile.weight_bytes_per_step as f64;
+
+    let decoding: Vec<&Snapshot> = with_model
+        .iter()
+        .copied()
+        .filter(|s| s.derived.roofline.decode_steps_per_s.is_some_and(|steps| steps > 10.0))
+        .collect();
+    assert!(!decoding.is_empty(), "no interval with decode steps");
+    for s in decoding {
+        let r = &s.derived.roofline;
+        let rates = &s.derived.llama[0];
+        let bytes = r.bytes_per_step.unwrap();
+        // Weights once per step plus the KV cache of the busy slot at its sequence length.
+        assert!(bytes > weights, "{bytes} vs {weights}");
+        assert_eq!(r.decode_steps_per_s, rates.decode_steps_s);
+        let achieved = r.achieved_gbps.unwrap();
+        assert!((achieved - r.decode_steps_per_s.unwrap() * bytes / 1e9).abs() < 1e-9);
+        // The tiny model is 52 MB; a step every few ms reads a few GB/s: a sanity band.
+        assert!((0.1..100.0).contains(&achieved), "achieved {achieved} GB/s");
+        assert!(r.ceiling_tok_s.is_some() || r.peak_gbps.is_none());
+    }
+}

@@ -13,7 +13,9 @@
 
 use halo_collectors::Snapshot;
 use halo_collectors::gguf::types::GgmlType;
-use halo_collectors::model::{KvShape, ModelProfile, ModelSection, RooflineFigures};
+use halo_collectors::model::{
+    KvShape, LlamaRates, LlamaServer, ModelProfile, ModelSection, RooflineFigures,
+};
 
 /// KV bytes one token of context adds, for full-context and sliding-window layers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,24 +77,10 @@ pub fn percent_of(part: f64, whole: f64) -> Option<f64> {
     (whole > 0.0).then(|| part / whole * 100.0)
 }
 
-/// The `gpu_metrics` DRAM counters (u16 MB/s each; 0xFFFF means "not provided") as GB/s, and
-/// whether they sit at the top of their range. Strix Halo's 256 GB/s is far above what a u16 of
-/// MB/s can hold (65.5 GB/s), so near that ceiling the figure is only a lower bound.
-pub fn counter_dram_gbps(
-    reads_mb_s: Option<u16>,
-    writes_mb_s: Option<u16>,
-) -> (Option<f64>, Option<bool>) {
-    const NOT_PROVIDED: u16 = u16::MAX;
-    /// About 64 GB/s: the top 2 % of the u16 range.
-    const SATURATED_MB_S: u16 = 64_000;
-    let valid = |v: Option<u16>| v.filter(|&x| x != NOT_PROVIDED);
-    match (valid(reads_mb_s), valid(writes_mb_s)) {
-        (Some(r), Some(w)) => (
-            Some((f64::from(r) + f64::from(w)) / 1000.0),
-            Some(r >= SATURATED_MB_S || w >= SATURATED_MB_S),
-        ),
-        _ => (None, None),
-    }
+/// The `gpu_metrics` DRAM counters (MB/s, already decoded by the AMD collector, which turns
+/// the 0xFFFF sentinel into `None` and flags values at the top of the u16 range) as GB/s.
+pub fn counter_dram_gbps(reads_mb_s: Option<u32>, writes_mb_s: Option<u32>) -> Option<f64> {
+    Some((f64::from(reads_mb_s?) + f64::from(writes_mb_s?)) / 1000.0)
 }
 
 /// Joules per generated token; `None` while nothing is generated.
@@ -110,16 +98,18 @@ pub struct RooflineInputs<'a> {
     pub generated_tok_s: Option<f64>,
     /// The context length of every slot busy generating.
     pub busy_slot_contexts_tokens: Vec<u64>,
-    pub dram_reads_mb_s: Option<u16>,
-    pub dram_writes_mb_s: Option<u16>,
+    pub dram_reads_mb_s: Option<u32>,
+    pub dram_writes_mb_s: Option<u32>,
+    /// The counters sit near their u16 ceiling (65.5 GB/s), so the figure is a lower bound.
+    pub dram_saturated: Option<bool>,
     pub power_w: Option<f64>,
     pub power_source: Option<String>,
 }
 
 pub fn compute(inputs: &RooflineInputs) -> RooflineFigures {
     let mut f = RooflineFigures::default();
-    (f.counter_dram_gbps, f.counter_dram_saturated) =
-        counter_dram_gbps(inputs.dram_reads_mb_s, inputs.dram_writes_mb_s);
+    f.counter_dram_gbps = counter_dram_gbps(inputs.dram_reads_mb_s, inputs.dram_writes_mb_s);
+    f.counter_dram_saturated = f.counter_dram_gbps.and(inputs.dram_saturated);
     if let (Some(power_w), Some(tok_s)) = (inputs.power_w, inputs.generated_tok_s) {
         f.joules_per_token = joules_per_token(power_w, tok_s);
         f.power_source = f.joules_per_token.and(inputs.power_source.clone());
@@ -165,9 +155,62 @@ pub fn compute(inputs: &RooflineInputs) -> RooflineFigures {
 /// llama-server section: `n_decode_total` and `/slots` deltas between `previous` and
 /// `current`), the `gpu_metrics` DRAM counters and socket power (amdgpu section), device power
 /// (nvml section).
+/// Fills `derived.roofline` from this snapshot: the model section (bytes per step), the
+/// llama-server serving it (decode steps/s, generated tok/s, the context of each busy slot),
+/// the APU's DRAM counters, and the power of the device doing the work. Runs after the llama,
+/// AMD and NVIDIA derive steps, whose figures it reads.
 pub fn derive(_previous: Option<&Snapshot>, current: &mut Snapshot) {
-    let inputs = RooflineInputs { model: current.model.as_ref(), ..RooflineInputs::default() };
-    current.derived.roofline = compute(&inputs);
+    let mut inputs = RooflineInputs { model: current.model.as_ref(), ..RooflineInputs::default() };
+    if let Some((server, rates)) = served_by(current) {
+        inputs.decode_steps_per_s = rates.decode_steps_s;
+        inputs.generated_tok_s = rates.decode_tok_s;
+        inputs.busy_slot_contexts_tokens = server
+            .slots
+            .iter()
+            .flatten()
+            .filter(|slot| slot.is_processing)
+            .filter_map(|slot| slot.sequence_tokens)
+            .collect();
+    }
+    // The APU's counters and package power; a Strix Halo decodes on its iGPU, and the socket
+    // power covers the CPU cores and memory controller that take part.
+    let apu = current.amdgpu.iter().flat_map(|a| &a.cards).find_map(|c| c.metrics.as_ref());
+    if let Some(m) = apu {
+        inputs.dram_reads_mb_s = m.dram_read_mb_per_s;
+        inputs.dram_writes_mb_s = m.dram_write_mb_per_s;
+        inputs.dram_saturated = Some(m.dram_bandwidth_saturated);
+        inputs.power_w = m.socket_power_mw.map(|mw| f64::from(mw) / 1000.0);
+        inputs.power_source = inputs.power_w.map(|_| "amdgpu socket".to_string());
+    }
+    // Without an APU reading, the NVIDIA cards' mean power over the interval (from their
+    // energy counters).
+    let nvidia_w: Vec<f64> = current.derived.nvidia.iter().filter_map(|d| d.mean_power_w).collect();
+    if inputs.power_w.is_none() && !nvidia_w.is_empty() {
+        inputs.power_w = Some(nvidia_w.iter().sum());
+        inputs.power_source = Some("nvidia".to_string());
+    }
+    let figures = compute(&inputs);
+    current.derived.roofline = figures;
+}
+
+/// The llama-server whose model the model section describes: the one reporting that path,
+/// else the first with rates (a `--model` given for a server that reports another path).
+fn served_by(s: &Snapshot) -> Option<(&LlamaServer, &LlamaRates)> {
+    let model_path = s.model.as_ref().map(|m| m.path.as_str());
+    let pairs = || {
+        s.llama.iter().filter_map(|server| {
+            Some((server, s.derived.llama.iter().find(|r| r.url == server.url)?))
+        })
+    };
+    pairs()
+        .find(|(server, _)| {
+            server
+                .props
+                .as_ref()
+                .and_then(|p| p.model_path.as_deref())
+                .is_some_and(|p| Some(p) == model_path)
+        })
+        .or_else(|| pairs().next())
 }
 
 #[cfg(test)]

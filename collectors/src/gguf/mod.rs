@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use profile::{TensorRole, TensorSummary, profile};
 pub use reader::{GgufHeader, MetaValue, TensorInfo};
-pub use source::{ModelSource, ModelSourceConfig};
+pub use source::{ModelPath, ModelSource, ModelSourceConfig, ServedModelPath};
 
 use crate::model::ModelProfile;
 

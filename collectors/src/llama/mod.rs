@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use http::{Http, HttpError, Reply};
 
+use crate::gguf::ServedModelPath;
 use crate::model::{
     LlamaMetrics, LlamaModelInfo, LlamaProps, LlamaServer, Section, generated_tokens,
 };
@@ -48,6 +49,9 @@ pub struct LlamaConfig {
     pub sample_budget: Duration,
     /// Largest response body accepted.
     pub body_cap_bytes: u64,
+    /// Where to report the model file this server serves (`/props` `model_path`), for the
+    /// roofline's model source.
+    pub served_model_path: Option<ServedModelPath>,
 }
 
 impl LlamaConfig {
@@ -61,6 +65,7 @@ impl LlamaConfig {
             quiet_probe: false,
             sample_budget: Duration::from_millis(700),
             body_cap_bytes: 2 * 1024 * 1024,
+            served_model_path: None,
         }
     }
 }
@@ -252,6 +257,11 @@ impl LlamaCollector {
             Some(props) => props,
             None => self.props(query, deadline)?,
         };
+        if let (Some(sink), Some(path)) = (&self.config.served_model_path, &props.model_path)
+            && let Ok(mut reported) = sink.lock()
+        {
+            *reported = Some(path.clone());
+        }
         let sleeping = props.is_sleeping == Some(true);
         let want_metrics = props.endpoint_metrics != Some(false);
         let want_slots = props.endpoint_slots != Some(false);

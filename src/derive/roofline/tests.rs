@@ -102,19 +102,18 @@ fn without_a_step_counter_each_busy_slot_makes_one_token_per_step() {
 }
 
 #[test]
-fn gpu_counters_flag_their_u16_ceiling() {
+fn gpu_counters_in_gbps() {
     // A real Strix Halo reading under load: 47 791 MB/s read, 1 463 MB/s written.
-    let (gbps, saturated) = counter_dram_gbps(Some(47_791), Some(1_463));
-    assert!((gbps.unwrap() - 49.254).abs() < 1e-9);
-    assert_eq!(saturated, Some(false));
-    assert_eq!(counter_dram_gbps(Some(65_534), Some(900)).1, Some(true));
-    assert_eq!(
-        counter_dram_gbps(Some(u16::MAX), Some(900)),
-        (None, None),
-        "0xFFFF is not a reading"
-    );
-    assert_eq!(counter_dram_gbps(None, Some(900)), (None, None));
-    assert_eq!(counter_dram_gbps(Some(0), Some(0)), (Some(0.0), Some(false)), "0 is a reading");
+    assert!((counter_dram_gbps(Some(47_791), Some(1_463)).unwrap() - 49.254).abs() < 1e-9);
+    assert_eq!(counter_dram_gbps(None, Some(900)), None, "half a reading is no reading");
+    assert_eq!(counter_dram_gbps(Some(0), Some(0)), Some(0.0), "0 is a reading");
+    let f = compute(&RooflineInputs {
+        dram_reads_mb_s: Some(65_534),
+        dram_writes_mb_s: Some(900),
+        dram_saturated: Some(true),
+        ..RooflineInputs::default()
+    });
+    assert_eq!(f.counter_dram_saturated, Some(true));
 }
 
 #[test]
@@ -165,4 +164,60 @@ fn derive_reads_the_model_section() {
     derive(None, &mut s);
     assert_eq!(s.derived.roofline.peak_gbps, Some(256.0));
     assert_eq!(s.derived.roofline.bytes_per_step, Some(4e9));
+}
+
+/// The whole derive step on a snapshot as the hub builds it: the served model, the llama
+/// server reporting that path with two busy slots, the APU's counters and socket power.
+#[test]
+fn derive_reads_the_server_the_apu_and_the_power() {
+    use halo_collectors::model::{
+        AmdgpuCard, AmdgpuSection, GpuMetrics, LlamaProps, LlamaRates, LlamaServer, LlamaSlot,
+    };
+    let mut s = Snapshot::new(1, 0, 1000, 1000);
+    s.model = Some(section("f16"));
+    let slot = |id, busy, tokens| LlamaSlot {
+        id,
+        is_processing: busy,
+        sequence_tokens: Some(tokens),
+        ..LlamaSlot::default()
+    };
+    let server = |url: &str, path: &str| LlamaServer {
+        url: url.into(),
+        props: Some(LlamaProps { model_path: Some(path.into()), ..LlamaProps::default() }),
+        slots: Some(vec![slot(0, true, 1000), slot(1, true, 3000), slot(2, false, 9000)]),
+        ..LlamaServer::default()
+    };
+    let rates = |url: &str, steps| LlamaRates {
+        url: url.into(),
+        decode_steps_s: Some(steps),
+        decode_tok_s: Some(2.0 * steps),
+        ..LlamaRates::default()
+    };
+    // A peer serving another model comes first; the one serving m.gguf is the one that counts.
+    s.llama = vec![server("http://peer:8080", "other.gguf"), server("http://local:8080", "m.gguf")];
+    s.derived.llama = vec![rates("http://peer:8080", 99.0), rates("http://local:8080", 20.0)];
+    s.amdgpu = Some(AmdgpuSection {
+        cards: vec![AmdgpuCard {
+            metrics: Some(GpuMetrics {
+                dram_read_mb_per_s: Some(47_791),
+                dram_write_mb_per_s: Some(1_463),
+                socket_power_mw: Some(88_165),
+                ..GpuMetrics::default()
+            }),
+            ..AmdgpuCard::default()
+        }],
+        ..AmdgpuSection::default()
+    });
+    derive(None, &mut s);
+    let r = &s.derived.roofline;
+    // Weights once per step, KV of the two busy slots (1000 + 3000 tokens).
+    let bytes = 4e9 + 4000.0 * KV_F16_PER_TOKEN;
+    assert_eq!(r.bytes_per_step, Some(bytes));
+    assert_eq!(r.decode_steps_per_s, Some(20.0));
+    assert_eq!(r.tokens_per_step, Some(2.0));
+    assert_eq!(r.achieved_gbps, Some(20.0 * bytes / 1e9));
+    assert!((r.counter_dram_gbps.unwrap() - 49.254).abs() < 1e-9);
+    assert_eq!(r.counter_dram_saturated, Some(false));
+    assert!((r.joules_per_token.unwrap() - 88.165 / 40.0).abs() < 1e-12);
+    assert_eq!(r.power_source.as_deref(), Some("amdgpu socket"));
 }
