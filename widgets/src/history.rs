@@ -23,6 +23,7 @@ pub struct ServerHistory {
     /// Accepted ÷ drafted per interval, in % (`None` in intervals in which no request ended).
     pub spec_acceptance_percent: Series,
     pub spec_acceptance_cumulative_percent: Series,
+    pub spec_draft_tok_s: Series,
     /// The decode rate of this server while it ran without speculative decoding (a restart
     /// without a draft model), for the net effect of drafting; the mean and its sample count.
     pub no_draft_decode_tok_s: Option<(f64, u32)>,
@@ -39,6 +40,7 @@ impl ServerHistory {
             prefill_tok_s: series(),
             spec_acceptance_percent: series(),
             spec_acceptance_cumulative_percent: series(),
+            spec_draft_tok_s: series(),
             no_draft_decode_tok_s: None,
         }
     }
@@ -54,6 +56,7 @@ impl ServerHistory {
         self.spec_acceptance_percent.push(t, percent(rate(|r| r.spec_acceptance)));
         self.spec_acceptance_cumulative_percent
             .push(t, percent(rate(|r| r.spec_acceptance_cumulative)));
+        self.spec_draft_tok_s.push(t, rate(|r| r.spec_draft_tok_s));
         if let Some(r) = rates
             && r.spec_active == Some(false)
             && let Some(decode) = r.decode_tok_s.filter(|d| *d > 0.0)

@@ -64,9 +64,9 @@ fn summary_lines<'a>(ctx: &PaneContext, load: &LlamaLoadReading) -> Vec<Line<'a>
             load.requests_in_flight,
         )),
         Line::from(format!(
-            "{} total · {}/stream",
+            "{} total, {} per stream",
             format::with_unit(load.aggregate_tok_s, "tok/s"),
-            format::with_unit(load.server_decode_tok_s, "tok/s"),
+            format::num(load.server_decode_tok_s),
         )),
     ];
     if let Some(error) = &load.last_error {
@@ -98,7 +98,7 @@ fn percentile_table(ctx: &PaneContext, load: &LlamaLoadReading, area: Rect, buf:
         Constraint::Fill(1),
     ];
     Table::new([row("TTFT ms", &load.ttft_ms), row("ITL ms", &load.inter_token_ms)], widths)
-        .header(Row::new(["", "p50", "p90", "p99", "max", "count"]).style(ctx.theme.title()))
+        .header(Row::new(["", "p50", "p90", "p99", "max", "n"]).style(ctx.theme.title()))
         .render(area, buf);
 }
 

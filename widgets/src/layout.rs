@@ -88,7 +88,7 @@ fn grid3(body: Rect) -> Vec<(Pane, Rect)> {
     let [throughput, roofline, speculative] = Layout::horizontal(three).areas(top);
     let [thermal, memory, latency] = Layout::horizontal(three).areas(middle);
     let [devices, host] =
-        Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(bottom);
+        Layout::horizontal([Constraint::Fill(2), Constraint::Fill(1)]).areas(bottom);
     vec![
         (Pane::Throughput, throughput),
         (Pane::Roofline, roofline),

@@ -110,8 +110,9 @@ fn unified_lines<'a>(
             Span::raw("▏"),
         ]));
     }
+    let allocatable = if width >= 40 { " allocatable" } else { "" };
     lines.push(Line::from(format!(
-        "█ GTT {} of {} allocatable",
+        "█ GTT {} of {}{allocatable}",
         format::bytes(u.gtt_used_bytes),
         format::bytes(u.gtt_allocatable_bytes)
     )));
@@ -127,9 +128,8 @@ fn unified_lines<'a>(
     )));
     if let Some(p) = &u.largest_process {
         lines.push(Line::from(format!(
-            "{} {}: {}, {} of the pool",
+            "{} {} ({} of the pool)",
             p.name,
-            p.pid,
             format::bytes(Some(p.gpu_memory_bytes)),
             format::percent(p.pool_percent)
         )));

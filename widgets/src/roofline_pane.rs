@@ -2,6 +2,7 @@
 //! NN % of roofline"), then achieved GB/s against the peak and the calibrated ceiling, the GPU's
 //! own DRAM counters beside the model-based figure, the decode ceiling and joules per token.
 
+use halo_collectors::Snapshot;
 use halo_collectors::model::RooflineFigures;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,60 +12,57 @@ use ratatui::widgets::Widget;
 
 use crate::chart::{Scale, TimeChart};
 use crate::format;
-use crate::pane::{PaneContext, llama_problem, no_data};
+use crate::pane::{PaneContext, llama_problem, no_data, source_problem};
 use crate::theme::marker_symbol;
 
 pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
     let s = ctx.snapshot;
     let r = &s.derived.roofline;
     if s.model.is_none() && r.counter_dram_gbps.is_none() {
-        let mut why = "no model profile: start with --model FILE.gguf".to_string();
-        if s.llama.is_empty() {
-            why = format!("{why}; {}", llama_problem(s));
-        }
-        no_data(&why, area, buf, ctx.theme.dim());
+        no_data(&model_problem(s), area, buf, ctx.theme.dim());
         return;
     }
     let theme = ctx.theme;
     let mut lines = vec![headline(ctx, r)];
     if s.model.is_some() {
-        let mut bandwidth = vec![Span::raw(format!(
+        lines.push(Line::from(format!(
             "{} of {} peak",
             format::with_unit(r.achieved_gbps, "GB/s"),
             format::num(r.peak_gbps)
-        ))];
+        )));
         if let Some(calibrated) = r.calibrated_gbps {
-            bandwidth.push(Span::raw(format!(
-                ", {} measured ({})",
+            lines.push(Line::from(format!(
+                "{} of {} measured (┊)",
+                format::percent(r.utilisation_of_calibrated_percent),
                 format::sig3(calibrated),
-                format::percent(r.utilisation_of_calibrated_percent)
             )));
         }
-        lines.push(Line::from(bandwidth));
         lines.push(bar(ctx, r, area.width));
     }
-    let mut dram = format!("DRAM counters {}", format::with_unit(r.counter_dram_gbps, "GB/s"));
+    let mut dram = format!("counters {}", format::with_unit(r.counter_dram_gbps, "GB/s"));
     if r.counter_dram_saturated == Some(true) {
-        dram += " (u16 at its top: a floor)";
+        dram += " (at the u16 top: a floor)";
     }
     if s.model.is_some() {
-        dram += &format!(" · model {}", format::num(r.achieved_gbps));
+        dram += &format!(", model {}", format::num(r.achieved_gbps));
     }
     lines.push(Line::from(dram));
     if s.model.is_some() {
-        let context = s.derived.llama.iter().filter_map(|l| l.busy_sequence_tokens).sum::<u64>();
-        let context =
-            s.derived.llama.iter().any(|l| l.busy_sequence_tokens.is_some()).then_some(context);
+        let busy: Vec<u64> =
+            s.derived.llama.iter().filter_map(|l| l.busy_sequence_tokens).collect();
+        let context = (!busy.is_empty()).then(|| busy.iter().sum::<u64>());
         lines.push(Line::from(format!(
-            "ceiling {} at ctx {} · {}/step",
+            "ceiling {} at ctx {}",
             format::with_unit(r.ceiling_tok_s, "tok/s"),
             format::tokens(context),
-            format::bytes(r.bytes_per_step.map(|b| b as u64)),
         )));
     }
     let mut energy = format!("{} J/token", format::num(r.joules_per_token));
     if let Some(source) = &r.power_source {
-        energy += &format!(" ({source} power)");
+        energy += &format!(" ({source})");
+    }
+    if s.model.is_some() {
+        energy = format!("{}/step · {energy}", format::bytes(r.bytes_per_step.map(|b| b as u64)));
     }
     lines.push(Line::from(energy));
 
@@ -105,7 +103,7 @@ fn headline<'a>(ctx: &PaneContext, r: &RooflineFigures) -> Line<'a> {
     let why = match (percent, s.model.as_ref()) {
         (Some(p), _) if p > 100.0 => Some("above the peak: check the model and --peak-bw".into()),
         (Some(_), _) => None,
-        (None, None) => Some("no model profile (--model)".to_string()),
+        (None, None) => Some(model_problem(s)),
         (None, Some(m)) if m.peak_bandwidth_gbps.is_none() => {
             Some("peak bandwidth unknown (--peak-bw)".into())
         }
@@ -116,6 +114,14 @@ fn headline<'a>(ctx: &PaneContext, r: &RooflineFigures) -> Line<'a> {
         spans.push(Span::styled(format!(" · {why}"), ctx.theme.dim()));
     }
     Line::from(spans)
+}
+
+/// Why there is no model profile: the model source's status, or that it does not run.
+fn model_problem(s: &Snapshot) -> String {
+    match s.source("model").and_then(source_problem) {
+        Some(problem) => format!("no model profile: {problem}"),
+        None => "no model profile: start with --model FILE.gguf".into(),
+    }
 }
 
 /// Achieved bandwidth as a bar against the peak, `┊` where the measured ceiling is.

@@ -37,16 +37,22 @@ pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
     let history = ctx.history.server(&first.url, first.model_id.as_deref());
     let mut lines = vec![
         Line::from(format!(
-            "accepted {} now · {} total",
-            format::percent(first.spec_acceptance.map(|a| a * 100.0)),
+            "accepted {} total · {} now",
             format::percent(first.spec_acceptance_cumulative.map(|a| a * 100.0)),
+            format::percent(first.spec_acceptance.map(|a| a * 100.0)),
         )),
         Line::from(format!(
-            "{} tok/step · {} total",
-            format::num(first.spec_mean_accept_len),
+            "{} tok/step total · {} now",
             format::num(first.spec_mean_accept_len_cumulative),
+            format::num(first.spec_mean_accept_len),
         )),
-        Line::from(format!("draft {}", format::with_unit(first.spec_draft_tok_s, "tok/s"))),
+        // The draft counter moves only when a request ends: the window's mean says more.
+        Line::from(format!(
+            "draft {} tok/s ({} avg {})",
+            format::num(first.spec_draft_tok_s),
+            format::span_ms(ctx.window.span_ms),
+            format::num(history.and_then(|h| h.spec_draft_tok_s.mean(ctx.window))),
+        )),
         Line::from(net_effect(first, history)),
     ];
     if speculative.len() > 1 {
@@ -96,12 +102,12 @@ pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
 fn net_effect(rates: &LlamaRates, history: Option<&ServerHistory>) -> String {
     match (rates.decode_tok_s, history.and_then(|h| h.no_draft_decode_tok_s)) {
         (Some(now), Some((without, _))) if without > 0.0 => format!(
-            "net ×{:.2}: {} vs {} tok/s undrafted",
+            "vs no drafts ×{:.2}: {} vs {} tok/s",
             now / without,
             format::sig3(now),
             format::sig3(without),
         ),
-        _ => "net n/a: rate without drafts unknown".to_string(),
+        _ => "vs no drafts: n/a (not seen)".to_string(),
     }
 }
 

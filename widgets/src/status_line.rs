@@ -64,10 +64,10 @@ impl Widget for &StatusLine<'_> {
                     SourceStatus::Ok => (format!("{name} ok"), Level::Normal),
                     SourceStatus::Pending => (format!("{name} …"), Level::Unknown),
                     SourceStatus::Unavailable { reason } => {
-                        (format!("{name} unavailable ({reason})"), Level::Unknown)
+                        (format!("{name} unavailable ({})", shortened(reason)), Level::Unknown)
                     }
                     SourceStatus::Failed { error } => {
-                        (format!("{name} FAILED ({error})"), Level::Critical)
+                        (format!("{name} FAILED ({})", shortened(error)), Level::Critical)
                     }
                 };
                 spans.push(Span::styled("│ ", theme.dim()));
@@ -76,6 +76,16 @@ impl Widget for &StatusLine<'_> {
         }
         Line::from(spans).render(area, buf);
     }
+}
+
+/// A reason short enough to leave room for the other sources (the panes give it in full).
+fn shortened(reason: &str) -> String {
+    const MAX: usize = 40;
+    if reason.chars().count() <= MAX {
+        return reason.to_string();
+    }
+    let cut: String = reason.chars().take(MAX - 1).collect();
+    format!("{cut}…")
 }
 
 fn trim_speed(speed: f64) -> String {

@@ -93,7 +93,7 @@ fn drift_line<'a>(ctx: &PaneContext) -> Line<'a> {
     let text = match h.drift.drift(&h.decode_tok_s_total, ctx.snapshot.mono_ms) {
         Drift::NoDecode => "decode drift: no decoding yet".to_string(),
         Drift::Forming { have_ms, need_ms } => format!(
-            "decode drift: baseline forming {} of {}",
+            "decode drift: baseline {}/{}",
             format::span_ms(have_ms),
             format::span_ms(need_ms)
         ),
@@ -109,7 +109,7 @@ fn drift_line<'a>(ctx: &PaneContext) -> Line<'a> {
             format::sig3(recent)
         ),
     };
-    Line::from(vec![Span::raw(text), Span::styled("  r: new baseline", ctx.theme.dim())])
+    Line::from(vec![Span::raw(text), Span::styled(" (r resets)", ctx.theme.dim())])
 }
 
 /// Which limiters engaged in the window, and what they mean.

@@ -6,11 +6,18 @@ use crate::test_support::{host_snapshot, played, render};
 use halo_collectors::model::{ReplayState, SourceStatus};
 
 /// The committed sessions: (file name, snapshot to stop at, what it shows).
-const SESSIONS: [(&str, Option<usize>); 2] = [
+/// (fixtures/README.md says how each was made.)
+const SESSIONS: [(&str, Option<usize>); 5] = [
+    // Strix Halo fixture tree, idle, no llama-server.
+    ("strix-halo-idle", None),
+    // Strix Halo fixture tree beside a real llama-server under the chat load, two slots.
+    ("strix-halo-decode", None),
+    // The same with a draft model.
+    ("strix-halo-speculative", None),
+    // A real llama-server with a draft model on this machine's own host section.
+    ("llama-speculative-chat", None),
     // A real H200 at full load under its power cap (snapshot 120 is in the hold phase).
     ("h200-matmul", Some(120)),
-    // A real llama-server with a draft model, two slots busy.
-    ("llama-speculative-chat", None),
 ];
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (160, 45)];
