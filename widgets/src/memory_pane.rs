@@ -128,7 +128,7 @@ fn unified_lines<'a>(
     )));
     if let Some(p) = &u.largest_process {
         lines.push(Line::from(format!(
-            "{} {} ({} of the pool)",
+            "{} {} ({} of pool)",
             p.name,
             format::bytes(Some(p.gpu_memory_bytes)),
             format::percent(p.pool_percent)

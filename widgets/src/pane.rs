@@ -118,10 +118,11 @@ pub fn llama_problem(snapshot: &Snapshot) -> String {
         .filter(|s| s.name.starts_with("llama:"))
         .filter_map(source_problem)
         .collect();
-    if problems.is_empty() {
-        "no llama-server watched (--llama URL)".into()
-    } else {
-        format!("no llama-server: {}", problems.join("; "))
+    let text = problems.join("; ");
+    match text.as_str() {
+        "" => "no llama-server watched (--llama URL)".into(),
+        _ if text.starts_with("no llama-server") => text,
+        _ => format!("no llama-server: {text}"),
     }
 }
 

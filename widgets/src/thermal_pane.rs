@@ -116,8 +116,7 @@ fn drift_line<'a>(ctx: &PaneContext) -> Line<'a> {
 fn limiter_legend<'a>(ctx: &PaneContext, present: Option<LimiterSet>) -> Line<'a> {
     let mut spans = vec![Span::raw("limits ")];
     match present {
-        None => spans
-            .push(Span::styled("unknown (no residency counters or NVML reasons)", ctx.theme.dim())),
+        None => spans.push(Span::styled("n/a: no throttle figures", ctx.theme.dim())),
         Some(0) => spans.push(Span::raw("none engaged")),
         Some(set) => {
             for limiter in limiters::members(set) {
