@@ -70,8 +70,9 @@ pub struct Global {
     )]
     pub llama_api_key: Option<String>,
 
-    /// Drive load while watching (dashboard and record): llama:chat (30 tokens in, 1000 out),
-    /// llama:code (2048/2048) or llama:summarize (8192/256), against the first --llama server.
+    /// Drive load while watching (dashboard, record, soak): none (the default), llama:chat (30
+    /// tokens in, 1000 out), llama:code (2048/2048) or llama:summarize (8192/256), against the
+    /// first --llama server.
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
     pub workload: Option<Workload>,
 
@@ -152,6 +153,53 @@ pub enum Command {
         /// Runs per kernel and thread count; the best one counts.
         #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
+    },
+    /// Run a workload for a set time, log every snapshot, and judge the drift (headless).
+    ///
+    /// The load is --workload (none by default: watch what already runs; llama:PRESET drives
+    /// the first --llama server).
+    ///
+    /// Prints one progress line a minute to stderr and the verdict at the end: first- and
+    /// last-window means after warm-up, the least-squares slope in %/hour with its 95 %
+    /// interval, min/max, throttle residency per limiter, snapshots missed. SIGINT and SIGTERM
+    /// stop it cleanly (the footer and verdict are written, exit 0); SIGHUP is ignored.
+    Soak {
+        /// The session file to write (NDJSON; replaced if it exists).
+        #[arg(short, long, env = "HALO_TOP_OUTPUT")]
+        output: PathBuf,
+        /// How long to run, e.g. 60m, 2h, 30s.
+        #[arg(long, env = "HALO_TOP_DURATION", default_value = "60m", value_parser = parse_duration)]
+        duration: Duration,
+        /// The start of the soak that the verdict leaves out (the machine heating up).
+        #[arg(long, env = "HALO_TOP_WARMUP", default_value = "2m", value_parser = parse_duration)]
+        warmup: Duration,
+        /// Exit with status 3 when decode tok/s fell by more than this many % (last window
+        /// against first), for unattended runs.
+        #[arg(long, env = "HALO_TOP_MAX_DRIFT", value_parser = parse_positive)]
+        max_drift: Option<f64>,
+        /// Time between progress lines.
+        #[arg(long, env = "HALO_TOP_PROGRESS", default_value = "1m", value_parser = parse_interval)]
+        progress: Duration,
+    },
+    /// Write a session's verdict (text and markdown) and its plots (SVG and PNG) to a directory.
+    Report {
+        /// A session file written by `soak` or `record` (a truncated one too).
+        file: PathBuf,
+        /// The directory to write to (created if missing). Default: FILE without .ndjson,
+        /// plus `-report`.
+        #[arg(long, env = "HALO_TOP_REPORT_DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Convert a session to CSV (spreadsheets) or Prometheus text with timestamps (backfill:
+    /// `promtool tsdb create-blocks-from openmetrics FILE`).
+    Export {
+        /// A session file.
+        file: PathBuf,
+        #[arg(long, env = "HALO_TOP_EXPORT_FORMAT", value_enum)]
+        format: crate::export::Format,
+        /// Write here instead of stdout.
+        #[arg(short, long, env = "HALO_TOP_EXPORT_OUTPUT")]
+        output: Option<PathBuf>,
     },
     /// Play a recorded session file in the dashboard.
     Replay {

@@ -10,7 +10,9 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
 use crate::session::Header;
-use crate::{calibrate, hub, model_report, record, replay, sources, tui, workload};
+use crate::{
+    calibrate, export, hub, model_report, record, replay, report, soak, sources, tui, workload,
+};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -59,10 +61,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Calibrate { array_mib, max_threads, reps }) => {
             calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
         }
+        Some(Command::Soak { output, duration, warmup, max_drift, progress }) => {
+            let args = soak::SoakArgs {
+                output,
+                duration,
+                warmup,
+                max_drift_percent: max_drift,
+                progress_every: progress,
+            };
+            return soak::run(&cli.global, args).await;
+        }
+        Some(Command::Report { file, out }) => return report::run(&file, out.as_deref()),
+        Some(Command::Export { file, format, output }) => {
+            return export::run(&file, format, output.as_deref());
+        }
         Some(Command::Replay { file, speed, from }) => {
-            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
-            let mode = feed.mode.clone();
-            tui::run(feed).await?;
+            let replay = replay::start(&file, speed, from.unwrap_or_default())?;
+            let mode = replay.feed.mode.clone();
+            tui::run(replay.feed).await?;
+            for warning in &replay.warnings {
+                eprintln!("halo-top: {warning}");
+            }
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
                 && let Some(error) = &state.error
             {
@@ -74,7 +93,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
+pub(crate) fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
     Header {
         schema: SCHEMA,
         halo_top_version: env!("CARGO_PKG_VERSION").into(),
@@ -85,6 +104,7 @@ fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
         sources,
         started_unix_ms: record::unix_ms_now(),
         command: Some(command.into()),
+        soak: None,
     }
 }
 

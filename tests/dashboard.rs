@@ -229,8 +229,9 @@ fn replayed_decode_session_focus_zoom_help_pause_and_quit() {
     tmux.send(&["-"]);
     tmux.wait_for("a 2 minute window", WAIT, |s| s.contains("window 2m"));
 
+    // In a replay, p (or Space) pauses the player; ← and → seek.
     tmux.send(&["p"]);
-    let paused = tmux.wait_for("the pause marker", WAIT, |s| s.contains("PAUSED"));
+    let paused = tmux.wait_for("the replay paused", WAIT, |s| s.contains("REPLAY 1x paused"));
     let session_time =
         |s: &str| s.lines().next().and_then(|l| l.split("session ").nth(1)).map(str::to_string);
     std::thread::sleep(Duration::from_millis(2500));
@@ -238,10 +239,16 @@ fn replayed_decode_session_focus_zoom_help_pause_and_quit() {
     assert!(paused.contains("decode drift: baseline"), "{paused}");
     tmux.send(&["r"]);
     tmux.wait_for("a new drift baseline", WAIT, |s| s.contains("decode drift: no decoding yet"));
+    let at = replay_position(&paused).unwrap();
+    tmux.send(&["Left"]);
+    let back = tmux.wait_for("10 s back", WAIT, |s| replay_position(s) == Some(at - 10));
+    assert!(back.contains("of roofline"), "{back}");
+    tmux.send(&["Right"]);
+    tmux.wait_for("10 s forward", WAIT, |s| replay_position(s) == Some(at));
 
     tmux.resize(80, 24);
     let small = tmux.wait_for("the stacked layout", WAIT, |s| s.contains("more: "));
-    assert!(small.contains("PAUSED") && small.contains("1 Throughput"), "{small}");
+    assert!(small.contains("paused") && small.contains("1 Throughput"), "{small}");
     tmux.resize(30, 8);
     tmux.wait_for("the too-small line", WAIT, |s| s.contains("terminal too small"));
     tmux.resize(160, 45);
@@ -250,4 +257,45 @@ fn replayed_decode_session_focus_zoom_help_pause_and_quit() {
     let screen = tmux.wait_for("the shell after quitting", WAIT, |s| marker(s, "TTY").is_some());
     assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
     assert_eq!(marker(&screen, "TTY").as_deref(), Some("clean"), "{screen}");
+}
+
+/// The position `m:ss` the status line shows after `REPLAY ...x[ paused][ end] `, in seconds.
+fn replay_position(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains("REPLAY "))?;
+    let clock = line.split_whitespace().find(|w| w.contains('/') && w.contains(':'))?;
+    let (m, s) = clock.split('/').next()?.split_once(':')?;
+    Some(m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
+}
+
+/// Pause, step, seek and speed, with the keys a person would press.
+#[test]
+fn replay_keys_pause_step_seek_and_change_speed() {
+    let session = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sessions/h200-matmul.ndjson");
+    let tmux = Tmux::start("replay-keys", 200, 45);
+    tmux.type_line(&format!("{} replay --from 20s {}; echo EXIT=$?", bin(), shell_quote(&session)));
+    tmux.wait_for("the replay", WAIT, |s| s.contains("REPLAY 1x") && s.contains("/3:19"));
+    tmux.send(&["Space"]);
+    let screen = tmux.wait_for("pause", WAIT, |s| s.contains("REPLAY 1x paused"));
+    let paused_at = replay_position(&screen).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(replay_position(&tmux.capture()), Some(paused_at), "paused means paused");
+
+    tmux.send(&["."]);
+    tmux.wait_for("one step", WAIT, |s| replay_position(s) == Some(paused_at + 1));
+    tmux.send(&["Right"]);
+    tmux.wait_for("10 s forward", WAIT, |s| replay_position(s) == Some(paused_at + 11));
+    tmux.send(&["Left", "Left"]);
+    tmux.wait_for("20 s back", WAIT, |s| replay_position(s) == Some(paused_at - 9));
+    tmux.send(&["]", "]"]);
+    tmux.wait_for("4x", WAIT, |s| s.contains("REPLAY 4x paused"));
+    tmux.send(&["["]);
+    tmux.wait_for("2x", WAIT, |s| s.contains("REPLAY 2x paused"));
+    tmux.send(&["Space"]);
+    tmux.wait_for("playing on", WAIT, |s| {
+        !s.contains("paused") && replay_position(s).is_some_and(|p| p >= paused_at - 5)
+    });
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
 }

@@ -11,8 +11,14 @@ use halo_collectors::model::FeedMode;
 use halo_widgets::{History, Pane, Screen, Theme, View};
 use ratatui::layout::Rect;
 
+use crate::feed::ReplayCommand;
+
 /// The time windows `+` and `-` step through.
 const WINDOWS_MS: [u64; 7] = [30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+
+/// How far ← and → seek in a replay, and with Shift.
+const SEEK_MS: i64 = 10_000;
+const SEEK_FAR_MS: i64 = 60_000;
 
 pub struct App {
     /// The snapshot on screen (frozen while paused).
@@ -24,6 +30,8 @@ pub struct App {
     pub theme: Theme,
     /// The size of the last frame drawn, to find the pane under a click.
     pub area: Rect,
+    /// Replay keys pressed, for the event loop to send to the player.
+    pub replay_commands: Vec<ReplayCommand>,
 }
 
 impl App {
@@ -36,6 +44,7 @@ impl App {
             quit: false,
             theme,
             area: Rect::default(),
+            replay_commands: Vec::new(),
         }
     }
 
@@ -43,6 +52,10 @@ impl App {
     pub fn on_snapshot(&mut self, snapshot: Arc<Snapshot>) -> bool {
         if self.view.paused {
             return false;
+        }
+        // A replay sought backwards: the charts would otherwise mix two stretches of time.
+        if self.shown.as_ref().is_some_and(|s| snapshot.mono_ms < s.mono_ms) {
+            self.history = History::default();
         }
         self.history.push(&snapshot);
         self.shown = Some(snapshot);
@@ -54,6 +67,12 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return false;
         }
+        if matches!(self.mode, FeedMode::Replay(_))
+            && let Some(command) = replay_command(key)
+        {
+            self.replay_commands.push(command);
+            return true;
+        }
         let view = &mut self.view;
         match (key.code, key.modifiers) {
             (KeyCode::Char('c'), KeyModifiers::CONTROL) | (KeyCode::Char('q'), _) => {
@@ -62,7 +81,7 @@ impl App {
             (KeyCode::Char('?'), _) => view.show_help = !view.show_help,
             (KeyCode::Esc, _) if view.show_help => view.show_help = false,
             (KeyCode::Esc, _) if view.zoomed => view.zoomed = false,
-            (KeyCode::Char('p'), _) => view.paused = !view.paused,
+            (KeyCode::Char('p' | ' '), _) => view.paused = !view.paused,
             (KeyCode::Tab, _) => view.focused = view.focused.next(),
             (KeyCode::BackTab, _) => view.focused = view.focused.previous(),
             (KeyCode::Char(c @ '1'..='9'), _) => {
@@ -98,6 +117,10 @@ impl App {
         }
     }
 
+    pub fn take_replay_commands(&mut self) -> Vec<ReplayCommand> {
+        std::mem::take(&mut self.replay_commands)
+    }
+
     pub fn screen(&self) -> Screen<'_> {
         Screen {
             snapshot: self.shown.as_deref(),
@@ -115,6 +138,20 @@ fn step_window(current_ms: u64, direction: i32) -> u64 {
     let next =
         if direction > 0 { (at + 1).min(WINDOWS_MS.len() - 1) } else { at.saturating_sub(1) };
     WINDOWS_MS[next]
+}
+
+/// The replay keys: Space (or p) pause, `.` step, ←/→ seek, `[`/`]` speed.
+fn replay_command(key: KeyEvent) -> Option<ReplayCommand> {
+    let far = key.modifiers.contains(KeyModifiers::SHIFT);
+    Some(match key.code {
+        KeyCode::Char(' ') | KeyCode::Char('p') => ReplayCommand::TogglePause,
+        KeyCode::Char('.') => ReplayCommand::Step,
+        KeyCode::Left => ReplayCommand::Seek(if far { -SEEK_FAR_MS } else { -SEEK_MS }),
+        KeyCode::Right => ReplayCommand::Seek(if far { SEEK_FAR_MS } else { SEEK_MS }),
+        KeyCode::Char('[') => ReplayCommand::Speed(0.5),
+        KeyCode::Char(']') => ReplayCommand::Speed(2.0),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -199,5 +236,46 @@ mod tests {
         )));
         assert_eq!(app.view.focused, Pane::Host);
         assert!(!app.on_mouse(click(MouseEventKind::Down(MouseButton::Left), 0, 0)), "the header");
+    }
+
+    #[test]
+    fn replay_keys_become_commands_and_seeking_back_restarts_the_charts() {
+        let replay = FeedMode::Replay(halo_collectors::model::ReplayState {
+            speed: 1.0,
+            ..Default::default()
+        });
+        let mut app = App::new(Theme::PLAIN, replay);
+        let shift = |app: &mut App, code| app.on_key(KeyEvent::new(code, KeyModifiers::SHIFT));
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Char('.'));
+        press(&mut app, KeyCode::Left);
+        shift(&mut app, KeyCode::Right);
+        press(&mut app, KeyCode::Char('['));
+        press(&mut app, KeyCode::Char(']'));
+        assert_eq!(
+            app.take_replay_commands(),
+            [
+                ReplayCommand::TogglePause,
+                ReplayCommand::Step,
+                ReplayCommand::Seek(-10_000),
+                ReplayCommand::Seek(60_000),
+                ReplayCommand::Speed(0.5),
+                ReplayCommand::Speed(2.0),
+            ]
+        );
+        assert!(!app.view.paused, "in a replay the player pauses, not the view");
+        press(&mut app, KeyCode::Char('z'));
+        assert!(app.view.zoomed, "the other keys work in a replay too");
+        // Live, the same keys are not replay commands.
+        let mut live = App::new(Theme::PLAIN, FeedMode::Live);
+        press(&mut live, KeyCode::Left);
+        assert!(live.take_replay_commands().is_empty());
+
+        for t in [1000, 2000, 3000] {
+            app.on_snapshot(Arc::new(Snapshot::new(t / 1000, 0, t, 1000)));
+        }
+        assert_eq!(app.history.tctl_c.points().count(), 3);
+        app.on_snapshot(Arc::new(Snapshot::new(0, 0, 500, 1000)));
+        assert_eq!(app.history.tctl_c.points().count(), 1, "history restarted after seeking back");
     }
 }

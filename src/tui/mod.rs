@@ -64,7 +64,15 @@ pub async fn run(mut feed: Feed) -> Result<()> {
                 dirty = true;
             }
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => dirty |= app.on_key(key),
+                Some(Ok(Event::Key(key))) => {
+                    dirty |= app.on_key(key);
+                    for command in app.take_replay_commands() {
+                        if let Some(control) = &feed.control {
+                            // The player is gone only when the replay thread ended: nothing to do.
+                            let _ = control.send(command);
+                        }
+                    }
+                }
                 Some(Ok(Event::Mouse(mouse))) => dirty |= app.on_mouse(mouse),
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}

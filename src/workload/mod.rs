@@ -11,6 +11,8 @@ use crate::cli::Global;
 /// The value of `--workload`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
+    /// No load of our own (`none`): watch what already runs.
+    None,
     /// Streams requests to the first `--llama` server (`llama:chat`, `llama:code`,
     /// `llama:summarize`), `concurrency` at a time (`--concurrency`).
     Llama { preset: llama::Preset, concurrency: u32 },
@@ -20,6 +22,9 @@ impl FromStr for Workload {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
+        if text == "none" {
+            return Ok(Workload::None);
+        }
         match text.split_once(':') {
             Some(("llama", preset)) => {
                 Ok(Workload::Llama { preset: preset.parse()?, concurrency: 1 })
@@ -36,6 +41,15 @@ impl Workload {
     pub fn with_concurrency(self, n: u32) -> Self {
         match self {
             Workload::Llama { preset, .. } => Workload::Llama { preset, concurrency: n },
+            Workload::None => Workload::None,
+        }
+    }
+
+    /// As given on the command line, e.g. `llama:chat`.
+    pub fn name(&self) -> String {
+        match self {
+            Workload::None => "none".into(),
+            Workload::Llama { preset, .. } => format!("llama:{}", preset.name()),
         }
     }
 }
@@ -48,6 +62,7 @@ pub enum Running {
 /// Starts `--workload`, if any: the llama load goes to the first `--llama` server.
 pub fn start(global: &Global) -> Option<Running> {
     match global.workload.clone()?.with_concurrency(global.concurrency) {
+        Workload::None => None,
         Workload::Llama { preset, concurrency } => {
             let url = crate::sources::llama_urls(global).into_iter().next()?;
             let config =
@@ -88,5 +103,6 @@ mod tests {
         );
         assert!("llama:poetry".parse::<Workload>().unwrap_err().contains("chat"));
         assert!("nonsense".parse::<Workload>().is_err());
+        assert_eq!("none".parse::<Workload>().unwrap().name(), "none");
     }
 }

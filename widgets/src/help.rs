@@ -10,13 +10,16 @@ use crate::theme::Theme;
 pub const KEYS: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
-    ("p", "pause: freeze the view (live data keeps being collected)"),
+    ("p, Space", "pause: freeze the view (in a replay: pause the replay)"),
     ("Tab", "focus the next pane (Shift-Tab: the one before)"),
     ("1-8", "focus a pane by its number; a click focuses too"),
     ("z, Enter", "zoom: the focused pane full screen, or back"),
     ("+ -", "longer or shorter time window of the charts"),
     ("r", "restart the decode drift baseline from now"),
     ("Esc", "close this help, or leave the zoom"),
+    (".", "replay: one snapshot forward, paused"),
+    ("← →", "replay: seek 10 s (with Shift: 1 min)"),
+    ("[ ]", "replay: half or double speed"),
 ];
 
 pub struct Help {

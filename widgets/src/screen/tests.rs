@@ -94,8 +94,7 @@ fn replay_paused_with_a_failed_host_source() {
     let mut s = host_snapshot();
     s.host = None;
     s.sources[0].status = SourceStatus::Failed { error: "/proc/stat: permission denied".into() };
-    let mode =
-        FeedMode::Replay(ReplayState { speed: 4.0, paused: false, ended: true, error: None });
+    let mode = FeedMode::Replay(ReplayState { speed: 4.0, ended: true, ..Default::default() });
     let mut history = History::default();
     history.push(&s);
     let view = View { paused: true, focused: Pane::Host, ..View::default() };
