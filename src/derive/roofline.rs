@@ -180,9 +180,10 @@ pub fn derive(_previous: Option<&Snapshot>, current: &mut Snapshot) {
         inputs.power_source = inputs.power_w.map(|_| "amdgpu socket".to_string());
     }
     // Without an APU reading, the NVIDIA cards' mean power over the interval (from their
-    // energy counters).
+    // energy counters), when a server decodes: the reference decoder runs on the CPU, and an
+    // idle card's watts are not its energy.
     let nvidia_w: Vec<f64> = current.derived.nvidia.iter().filter_map(|d| d.mean_power_w).collect();
-    if inputs.power_w.is_none() && !nvidia_w.is_empty() {
+    if served && inputs.power_w.is_none() && !nvidia_w.is_empty() {
         inputs.power_w = Some(nvidia_w.iter().sum());
         inputs.power_source = Some("nvidia".to_string());
     }

@@ -232,6 +232,11 @@ fn without_a_server_the_reference_decoder_is_on_the_roofline() {
         peak_bandwidth_gbps: Some(256.0),
         ..ReferenceSection::default()
     });
+    // An idle NVIDIA card beside the CPU that decodes.
+    s.derived.nvidia.push(halo_collectors::model::NvidiaDerived {
+        mean_power_w: Some(76.0),
+        ..Default::default()
+    });
     derive(None, &mut s);
     let f = &s.derived.roofline;
     assert_eq!(f.bytes_per_step, Some(1.6e9));
@@ -240,6 +245,7 @@ fn without_a_server_the_reference_decoder_is_on_the_roofline() {
     assert_eq!(f.utilisation_of_peak_percent, Some(12.5));
     assert_eq!(f.ceiling_tok_s, Some(160.0));
     assert_eq!(f.utilisation_of_calibrated_percent, None, "no calibration: unknown");
+    assert_eq!(f.joules_per_token, None, "the card's watts are not the CPU's: no energy per token");
 
     // Before its first token: bytes known, rates unknown (not 0).
     s.reference.as_mut().unwrap().decode_tok_s = None;
