@@ -1,7 +1,10 @@
 //! Helpers shared by the end-to-end tests: the real binary, and a private tmux server.
 #![allow(dead_code)]
 
+pub mod fake_http;
 pub mod llama_bin;
+pub mod reliability;
+pub mod spacing;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -79,6 +82,17 @@ impl Tmux {
         let status =
             self.cmd().args(["send-keys", "-t", "t"]).args(keys).status().expect("tmux send-keys");
         assert!(status.success());
+    }
+
+    /// Resizes the window (and so the terminal the program in it sees: tmux sets the pty's
+    /// size, which sends it SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .cmd()
+            .args(["resize-window", "-t", "t", "-x", &width.to_string(), "-y", &height.to_string()])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success(), "tmux resize-window {width}x{height}");
     }
 
     pub fn capture(&self) -> String {
