@@ -9,9 +9,12 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
+use crate::remote::{Remote, RemoteUrl};
 use crate::session::Header;
+use crate::synth::memory::SyntheticSpec;
 use crate::{
-    calibrate, export, hub, model_report, record, replay, report, soak, sources, tui, workload,
+    calibrate, export, hub, model_report, record, replay, report, serve, soak, sources, tui,
+    workload,
 };
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -21,10 +24,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let load = workload::start(&cli.global);
             sources.extend(load.as_ref().map(workload::Running::source));
             let (feed, _hub) = hub::start(sources, cli.global.interval);
-            tui::run(feed).await?;
+            tui::run(feed, remotes(&cli.global)?).await?;
             if let Some(load) = load {
                 eprint!("{}", load.finish());
             }
+        }
+        Some(Command::Serve { listen, token, max_connections }) => {
+            let limits =
+                serve::Limits { connections: max_connections as usize, ..Default::default() };
+            serve::run(&cli.global, listen, token, limits).await?
         }
         Some(Command::Snapshot { json }) => {
             let snapshot = settled_snapshot(&cli.global).await?;
@@ -52,6 +60,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 eprint!("{}", load.finish());
             }
         }
+        Some(Command::Bench { synthetic, threads, tokens, prompt, stream, json }) => {
+            use crate::workload::reference::bench;
+            let model = match (synthetic, cli.global.roofline.model.clone()) {
+                (Some(spec), _) => bench::ModelChoice::Synthetic(spec),
+                (None, Some(path)) => bench::ModelChoice::File(path),
+                (None, None) => bench::ModelChoice::Synthetic(SyntheticSpec::default()),
+            };
+            let threads = threads
+                .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
+            let options = bench::BenchOptions { model, threads, tokens, warmup: 4, prompt, stream };
+            let calibrated =
+                model_report::bandwidth(&cli.global).ok().and_then(|b| b.calibrated_read_gbps);
+            let report = tokio::task::spawn_blocking(move || bench::run(&options))
+                .await??
+                .with_calibrated(calibrated);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", bench::text(&report));
+            }
+        }
+        Some(Command::Synth { output, synthetic }) => {
+            let name = crate::synth::memory::write_gguf(synthetic, &output)?;
+            eprintln!("halo-top: wrote {name} to {}", output.display());
+        }
         Some(Command::Model { file, json, decode_tok_s, context }) => {
             let Some(file) = file.or_else(|| cli.global.roofline.model.clone()) else {
                 bail!("which model? give a GGUF file: halo-top model FILE.gguf");
@@ -78,7 +111,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Replay { file, speed, from }) => {
             let replay = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = replay.feed.mode.clone();
-            tui::run(replay.feed).await?;
+            tui::run(replay.feed, remotes(&cli.global)?).await?;
             for warning in &replay.warnings {
                 eprintln!("halo-top: {warning}");
             }
@@ -91,6 +124,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--remote` machines, each followed by its own task.
+fn remotes(global: &Global) -> Result<Vec<Remote>> {
+    let token = &global.fleet.remote_token;
+    global
+        .fleet
+        .remotes
+        .iter()
+        .map(|url| Ok(Remote::start(RemoteUrl::parse(url)?, token.clone())))
+        .collect()
+}
+
+/// The thread count of the reference decoder when this command runs it.
+pub fn reference_threads(cli: &Cli) -> Option<usize> {
+    use crate::workload::reference::threads::default_threads;
+    let pick = |t: Option<u16>| t.map_or_else(default_threads, usize::from);
+    match (&cli.command, &cli.global.workload) {
+        (Some(Command::Bench { threads, .. }), _) => Some(pick(*threads)),
+        (Some(Command::Replay { .. }), _) => None,
+        (_, Some(workload::Workload::Reference { .. })) => Some(pick(cli.global.workload_threads)),
+        _ => None,
+    }
 }
 
 pub(crate) fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
@@ -188,6 +244,19 @@ fn summary(s: &Snapshot) -> String {
         );
     }
     out += &llama_summary(s);
+    if let Some(r) = &s.reference {
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.2}{unit}"));
+        out += &format!(
+            "decoder  {} on {} threads ({}): {} decode, {} effective, p50 {}\n",
+            r.model_name.as_deref().unwrap_or(&r.model_source),
+            r.threads,
+            r.state,
+            f(r.decode_tok_s, " tok/s"),
+            f(r.effective_gb_s, " GB/s"),
+            f(r.latency_ms_p50, " ms")
+        );
+    }
     for src in &s.sources {
         let state = match &src.status {
             SourceStatus::Ok => "ok".to_string(),

@@ -4,6 +4,7 @@
 pub mod fake_http;
 pub mod llama_bin;
 pub mod reliability;
+pub mod serve;
 pub mod spacing;
 
 use std::path::Path;
