@@ -11,7 +11,7 @@ use halo_top::session::Session;
 use support::fake_http::{FakeServer, Misbehaviour};
 use support::reliability::{self, Row};
 use support::spacing::{spacing, status};
-use support::{Tmux, halo_top, run_ok, shell_quote};
+use support::{Tmux, halo_top, marker, run_ok, shell_quote};
 
 const INTERVAL_MS: u64 = 250;
 
@@ -72,8 +72,7 @@ fn soak_keeps_its_interval_while_servers_misbehave() {
         }
     }
     // The 100 MB answer was capped, never held in memory.
-    let rss_max =
-        snapshots.iter().filter_map(|s| s.host.as_ref()?.own_process.rss_bytes).max();
+    let rss_max = snapshots.iter().filter_map(|s| s.host.as_ref()?.own_process.rss_bytes).max();
     assert!(rss_max.unwrap() < 64 << 20, "halo-top's RSS reached {rss_max:?} bytes");
     assert!(snapshots.iter().all(|s| matches!(status(s, "host"), Some(SourceStatus::Ok))));
 
@@ -127,16 +126,20 @@ fn dashboard_keeps_updating_while_servers_misbehave() {
         }
         longest_stall = longest_stall.max(last.1.elapsed());
     }
-    eprintln!("dashboard: session clock {first} s -> {} s, longest stall {longest_stall:?}", last.0);
+    eprintln!(
+        "dashboard: session clock {first} s -> {} s, longest stall {longest_stall:?}",
+        last.0
+    );
     assert!(last.0 >= first + 4, "the clock moved from {first} s to {} s in 6 s", last.0);
     assert!(longest_stall < Duration::from_millis(2500), "the clock stalled {longest_stall:?}");
 
     // Quitting is not held up by the hung connections either.
     let asked = Instant::now();
     tmux.send(&["q"]);
-    let screen = tmux.wait_for("the shell", wait, |s| s.contains("TTY="));
+    let screen = tmux.wait_for("the shell", wait, |s| marker(s, "TTY").is_some());
     assert!(asked.elapsed() < Duration::from_secs(3), "quitting took {:?}", asked.elapsed());
-    assert!(screen.contains("EXIT=0") && screen.contains("TTY=clean"), "{screen}");
+    assert_eq!(marker(&screen, "EXIT").as_deref(), Some("0"), "{screen}");
+    assert_eq!(marker(&screen, "TTY").as_deref(), Some("clean"), "{screen}");
 
     reliability::write(
         "faults_http_dashboard",

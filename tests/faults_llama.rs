@@ -12,10 +12,10 @@ use halo_collectors::{Snapshot, SourceStatus};
 use halo_top::session::Session;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use support::halo_top;
 use support::llama_bin::{Server, free_port};
 use support::reliability::{self, Row};
 use support::spacing::{spacing, status};
-use support::halo_top;
 
 const INTERVAL_MS: i64 = 250;
 const CYCLES: usize = 3;
@@ -50,7 +50,7 @@ fn killed_and_restarted_llama_server_is_down_then_back_and_rates_stay_sane() {
 
     let mut server = Some(start(0).wait_healthy());
     let path = dir.path().join("s.ndjson");
-    let mut recorder: Child = halo_top()
+    let recorder: Child = halo_top()
         .args(["--interval", &format!("{INTERVAL_MS}ms"), "--llama", &url])
         .args(["--workload", "llama:chat", "record", "-o"])
         .arg(&path)
@@ -108,9 +108,10 @@ fn killed_and_restarted_llama_server_is_down_then_back_and_rates_stay_sane() {
         assert!(noticed_ms <= 2 * INTERVAL_MS, "{context}: down noticed after {noticed_ms} ms");
         assert!(recovered_ms <= 2 * INTERVAL_MS, "{context}: back after {recovered_ms} ms");
         // Between two intervals after the kill and the restart: down, every snapshot.
-        for s in snaps.iter().filter(|s| {
-            s.ts_unix_ms >= killed_at + 2 * INTERVAL_MS && s.ts_unix_ms < healthy_at
-        }) {
+        for s in snaps
+            .iter()
+            .filter(|s| s.ts_unix_ms >= killed_at + 2 * INTERVAL_MS && s.ts_unix_ms < healthy_at)
+        {
             assert!(!is_ok(s, &source), "{context}: ok at seq {} while down", s.seq);
             assert!(s.llama.is_empty(), "{context}: values shown for a dead server");
         }

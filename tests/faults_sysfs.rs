@@ -40,8 +40,10 @@ impl Tree {
 /// The snapshots of one phase, leaving out the first three intervals (the change reaches the
 /// next sample, which reaches the next merge).
 fn window(snaps: &[Snapshot], (from, to): (i64, i64)) -> Vec<&Snapshot> {
-    let w: Vec<_> =
-        snaps.iter().filter(|s| s.ts_unix_ms >= from + 3 * INTERVAL_MS && s.ts_unix_ms < to).collect();
+    let w: Vec<_> = snaps
+        .iter()
+        .filter(|s| s.ts_unix_ms >= from + 3 * INTERVAL_MS && s.ts_unix_ms < to)
+        .collect();
     assert!(w.len() >= 3, "too few snapshots in a phase: {}", w.len());
     w
 }
@@ -125,8 +127,11 @@ fn vanishing_unreadable_garbage_and_blocking_sysfs_files_are_statuses_not_crashe
         fs::write(&files[1], "lots\n").unwrap();
         fs::write(&files[2], b"\xff\xfe\n").unwrap();
         fs::write(&files[3], "hot\n").unwrap();
-        fs::write(&files[4], "drm-driver: amdgpu\ndrm-total-vram: many KiB\ndrm-engine-gfx: -1 ns\n")
-            .unwrap();
+        fs::write(
+            &files[4],
+            "drm-driver: amdgpu\ndrm-total-vram: many KiB\ndrm-engine-gfx: -1 ns\n",
+        )
+        .unwrap();
         fs::write(&files[5], "cpu garbage\n").unwrap();
     });
     phase(&|| {
@@ -156,12 +161,32 @@ fn vanishing_unreadable_garbage_and_blocking_sysfs_files_are_statuses_not_crashe
     check_phases(snaps, &phases, &t);
 
     let rows = [
-        ("pp_dpm_sclk holds garbage at discovery", 1, "named under the card's problems; the rest of the card read"),
-        ("gpu_metrics, busy %, hwmon temp, fdinfo, meminfo vanish", 6, "values n/a (a missing file is unsupported), source ok"),
-        ("gpu_metrics, busy %, mem_info_vram_used unreadable (mode 000)", 3, "each named with 'Permission denied' under problems; values n/a"),
-        ("gpu_metrics truncated, garbage in busy %, VRAM, hwmon, fdinfo", 5, "each named under problems; values n/a; no panic"),
+        (
+            "pp_dpm_sclk holds garbage at discovery",
+            1,
+            "named under the card's problems; the rest of the card read",
+        ),
+        (
+            "gpu_metrics, busy %, hwmon temp, fdinfo, meminfo vanish",
+            6,
+            "values n/a (a missing file is unsupported), source ok",
+        ),
+        (
+            "gpu_metrics, busy %, mem_info_vram_used unreadable (mode 000)",
+            3,
+            "each named with 'Permission denied' under problems; values n/a",
+        ),
+        (
+            "gpu_metrics truncated, garbage in busy %, VRAM, hwmon, fdinfo",
+            5,
+            "each named under problems; values n/a; no panic",
+        ),
         ("/proc/stat holds garbage", 1, "host source failed naming the file; other sources ok"),
-        ("a read that blocks (busy % is a FIFO with no writer)", 1, "amdgpu source timed out; host and hub kept their interval"),
+        (
+            "a read that blocks (busy % is a FIFO with no writer)",
+            1,
+            "amdgpu source timed out; host and hub kept their interval",
+        ),
         ("every file restored", 7, "source ok again, values back, no file problem left"),
     ];
     let rows: Vec<Row> = rows

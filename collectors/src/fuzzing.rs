@@ -67,7 +67,8 @@ pub fn kernel_text(data: &[u8]) {
             let _ = procfs::parse_proc_stat(&text);
         }
         _ => {
-            let raw = u64::from_le_bytes(rest.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]));
+            let raw =
+                u64::from_le_bytes(rest.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]));
             let _ = amdgpu::hwmon::decode_smu14_power_w(raw);
         }
     }

@@ -104,7 +104,9 @@ fn serve(mut stream: TcpStream, misbehaviour: Misbehaviour, stop: &AtomicBool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let alive = || !stop.load(Ordering::Relaxed) && Instant::now() < deadline;
     let ok = |len: usize| {
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n")
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
     };
     match misbehaviour {
         Misbehaviour::Slow => {

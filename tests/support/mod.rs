@@ -102,6 +102,17 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Whether the program in the pane has the alternate screen on (tmux's own state, which a
+    /// resize's reflow of the visible lines cannot blur).
+    pub fn alternate_on(&self) -> bool {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "t", "#{alternate_on}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
     /// Waits until the screen satisfies `check`, and returns it; panics with the last screen.
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
@@ -126,4 +137,10 @@ impl Drop for Tmux {
 
 pub fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The value of a `MARKER=value` line the shell printed in `screen` (the command line the shell
+/// echoes as typed starts with the prompt, so it never matches).
+pub fn marker(screen: &str, name: &str) -> Option<String> {
+    screen.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).map(|c| c.trim().to_string())
 }
