@@ -38,12 +38,18 @@ fn check_cut_file(path: &Path, context: &str) -> usize {
     assert!(session.warnings.len() <= 1, "{context}: {:?}", session.warnings);
 
     let report = path.with_extension("report");
-    let out = halo_top().arg("report").arg(path).arg("--out").arg(&report).output().unwrap();
+    let out = halo_top()
+        .arg("report")
+        .arg(path)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("run halo-top report");
     assert!(out.status.success(), "{context}: {}", String::from_utf8_lossy(&out.stderr));
-    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let md = std::fs::read_to_string(report.join("report.md")).expect("read report.md");
     assert!(md.contains("no footer"), "{context}:\n{md}");
 
-    let r = replay::start(path, 1024.0, Duration::ZERO).unwrap();
+    let r = replay::start(path, 1024.0, Duration::ZERO).expect("start the replay");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let halo_collectors::model::FeedMode::Replay(state) = r.feed.mode.borrow().clone() else {

@@ -81,8 +81,11 @@ fn soak_keeps_its_interval_while_servers_misbehave() {
         .map(|s| Row {
             area: "HTTP (soak)",
             fault: s.misbehaviour.describe(),
-            tries: snapshots.len(),
-            result: "source failed with a clear error; no snapshot missed or late; RSS bounded",
+            // One soak; the number of polls in it varies by one or two, and the table is
+            // compared with the committed one.
+            tries: 1,
+            result: "in every snapshot of a 6 s soak at 250 ms: source failed with a clear \
+                     error; no snapshot missed or late; RSS bounded",
         })
         .collect();
     reliability::write("faults_http_soak", &rows);

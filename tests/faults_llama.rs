@@ -21,7 +21,7 @@ const INTERVAL_MS: i64 = 250;
 const CYCLES: usize = 3;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_millis() as i64
 }
 
 fn is_ok(snapshot: &Snapshot, source: &str) -> bool {

@@ -23,7 +23,7 @@ const PHASE: Duration = Duration::from_millis(1600);
 const DEVICE: &str = "devices/pci0000:00/0000:00:08.1/0000:c5:00.0";
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("a clock after 1970").as_millis() as i64
 }
 
 struct Tree {
@@ -215,7 +215,11 @@ fn check_phases(snaps: &[Snapshot], phases: &[(i64, i64)], t: &Tree) {
         let c = card(s);
         assert!(c.metrics.is_none() && c.gpu_busy_percent.is_none(), "seq {}", s.seq);
         assert_eq!(c.problems.len(), 1, "a missing file is not a problem: {:?}", c.problems);
-        assert_eq!(s.host.as_ref().unwrap().memory.total_bytes, None, "meminfo gone");
+        assert_eq!(
+            s.host.as_ref().expect("a host section").memory.total_bytes,
+            None,
+            "meminfo gone"
+        );
     }
     for s in window(snaps, phases[2]) {
         assert!(amd_ok(s), "unreadable, seq {}", s.seq);

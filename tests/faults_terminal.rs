@@ -45,7 +45,7 @@ fn session_clock(screen: &str) -> Option<u64> {
 /// and returns the tmux and the pid.
 fn start(name: &str, before: &str) -> (Tmux, i32, tempfile::TempDir) {
     let tmux = Tmux::start(name, 120, 40);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     tmux.type_line(&format!("cd {}; stty -g > before; clear", shell_quote(dir.path())));
     let bin = shell_quote(std::path::Path::new(env!("CARGO_BIN_EXE_halo-top")));
     tmux.type_line(&format!(
@@ -78,7 +78,7 @@ fn assert_drawing(tmux: &Tmux, context: &str) {
     let first = session_clock(
         &tmux.wait_for(context, WAIT, |s| s.contains("host ok") && session_clock(s).is_some()),
     )
-    .unwrap();
+    .expect("the clock was on screen");
     tmux.wait_for(&format!("{context}: the clock moving on"), WAIT, |s| {
         session_clock(s).is_some_and(|c| c >= first + 2)
     });
@@ -104,7 +104,7 @@ fn assert_restored(tmux: &Tmux, dir: &Path, context: &str) {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let exit = std::fs::read_to_string(dir.join("exit")).unwrap();
+    let exit = std::fs::read_to_string(dir.join("exit")).expect("the exit code file");
     assert_eq!(exit.trim(), "0", "{context}: exit code");
     assert_eq!(tty.trim(), "clean", "{context}: terminal modes changed");
     assert!(!tmux.alternate_on(), "{context}: left on the alternate screen:\n{}", tmux.capture());

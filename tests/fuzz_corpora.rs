@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 use halo_collectors::fuzzing;
 use support::reliability::{self, Row};
 
+/// What a fuzz target calls with the fuzzer's bytes.
+type EntryPoint = fn(&[u8]);
+
 /// (target, entry point), as in `fuzz/fuzz_targets/`.
-fn targets() -> Vec<(&'static str, fn(&[u8]))> {
+fn targets() -> Vec<(&'static str, EntryPoint)> {
     vec![
         ("gpu_metrics", fuzzing::gpu_metrics),
         ("kernel_text", fuzzing::kernel_text),
