@@ -12,6 +12,8 @@ pub mod config;
 pub mod derive;
 pub mod export;
 pub mod feed;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod model_report;
 pub mod record;

@@ -5,6 +5,9 @@
 //! the async runtime: the app runs each [`Source`] on its own task with a period and a timeout.
 
 pub mod amdgpu;
+/// Entry points of the fuzz targets (`fuzz/`) and of the tests that replay their corpora.
+#[cfg(feature = "test-support")]
+pub mod fuzzing;
 pub mod gguf;
 pub mod host;
 pub mod llama;

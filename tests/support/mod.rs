@@ -1,8 +1,11 @@
 //! Helpers shared by the end-to-end tests: the real binary, and a private tmux server.
 #![allow(dead_code)]
 
+pub mod fake_http;
 pub mod llama_bin;
+pub mod reliability;
 pub mod serve;
+pub mod spacing;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -82,20 +85,32 @@ impl Tmux {
         assert!(status.success());
     }
 
-    /// Gives the terminal a new size, as a person resizing the window would.
+    /// Resizes the window (and so the terminal the program in it sees: tmux sets the pty's
+    /// size, which sends it SIGWINCH).
     pub fn resize(&self, width: u16, height: u16) {
         let status = self
             .cmd()
             .args(["resize-window", "-t", "t", "-x", &width.to_string(), "-y", &height.to_string()])
             .status()
             .expect("tmux resize-window");
-        assert!(status.success());
+        assert!(status.success(), "tmux resize-window {width}x{height}");
     }
 
     pub fn capture(&self) -> String {
         let out =
             self.cmd().args(["capture-pane", "-p", "-t", "t"]).output().expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether the program in the pane has the alternate screen on (tmux's own state, which a
+    /// resize's reflow of the visible lines cannot blur).
+    pub fn alternate_on(&self) -> bool {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "t", "#{alternate_on}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
     /// Waits until the screen satisfies `check`, and returns it; panics with the last screen.
@@ -122,4 +137,10 @@ impl Drop for Tmux {
 
 pub fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The value of a `MARKER=value` line the shell printed in `screen` (the command line the shell
+/// echoes as typed starts with the prompt, so it never matches).
+pub fn marker(screen: &str, name: &str) -> Option<String> {
+    screen.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).map(|c| c.trim().to_string())
 }

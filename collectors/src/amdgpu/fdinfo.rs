@@ -48,8 +48,10 @@ pub fn parse(text: &str) -> Option<DrmClient> {
                         && let Some(ns) =
                             value.strip_suffix("ns").and_then(|v| v.trim().parse::<u64>().ok())
                     {
-                        // UVD and VCN decode both print as `dec`: add them up.
-                        *client.engine_ns.entry(engine.to_string()).or_insert(0) += ns;
+                        // UVD and VCN decode both print as `dec`: add them up (saturating:
+                        // fuzzing found two huge values that overflowed).
+                        let total = client.engine_ns.entry(engine.to_string()).or_insert(0);
+                        *total = total.saturating_add(ns);
                     }
                 } else if let Some((stat, region)) =
                     key.strip_prefix("drm-").and_then(|k| k.split_once('-'))
@@ -145,5 +147,16 @@ mod tests {
         let i915 = parse("drm-driver:\ti915\ndrm-client-id:\t9\n").unwrap();
         assert_eq!(i915.driver, "i915");
         assert_eq!(parse("pos:\t0\nflags:\t02\nmnt_id:\t1\n"), None, "not a DRM file");
+    }
+
+    #[test]
+    fn engine_times_that_add_past_u64_saturate() {
+        // From the kernel_text fuzz target (fuzz/regressions/kernel_text): two `dec` lines whose
+        // sum overflowed; release builds would have wrapped to a small, wrong number.
+        let text = format!(
+            "drm-driver:\tamdgpu\ndrm-engine-dec:\t{0} ns\ndrm-engine-dec:\t{0} ns\n",
+            u64::MAX - 1
+        );
+        assert_eq!(parse(&text).unwrap().engine_ns.get("dec"), Some(&u64::MAX));
     }
 }

@@ -9,11 +9,11 @@
 
 pub mod budget;
 pub mod discover;
-mod fdinfo;
-mod hwmon;
+pub(crate) mod fdinfo;
+pub(crate) mod hwmon;
 pub mod metrics;
 mod processes;
-mod text;
+pub(crate) mod text;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

@@ -65,8 +65,10 @@ pub fn profile(header: &GgufHeader) -> (ModelProfile, Vec<TensorSummary>) {
         name: meta.get("general.name").and_then(MetaValue::as_str).map(str::to_string),
         file_size_bytes: header.file_size_bytes,
         tensor_count: tensors.len() as u64,
-        parameter_count: tensors.iter().map(|t| t.elements).sum(),
-        weight_bytes: tensors.iter().map(|t| t.bytes).sum(),
+        // Saturating: a corrupt header can list tensors whose sizes add up past u64 (found by
+        // fuzzing); a saturated total is then far above the file's size, which the notes say.
+        parameter_count: tensors.iter().fold(0, |sum, t| sum.saturating_add(t.elements)),
+        weight_bytes: tensors.iter().fold(0, |sum, t| sum.saturating_add(t.bytes)),
         tied_embeddings: tensors
             .iter()
             .any(|t| t.role == TensorRole::OutputHead && t.name == "token_embd.weight"),
@@ -77,17 +79,21 @@ pub fn profile(header: &GgufHeader) -> (ModelProfile, Vec<TensorSummary>) {
     };
     for t in &tensors {
         match t.role {
-            TensorRole::Dense => p.dense_weight_bytes += t.bytes,
+            TensorRole::Dense => {
+                p.dense_weight_bytes = p.dense_weight_bytes.saturating_add(t.bytes)
+            }
             TensorRole::OutputHead => {
-                p.dense_weight_bytes += t.bytes;
-                p.output_head_bytes += t.bytes;
+                p.dense_weight_bytes = p.dense_weight_bytes.saturating_add(t.bytes);
+                p.output_head_bytes = p.output_head_bytes.saturating_add(t.bytes);
             }
             TensorRole::Lookup => {
-                p.lookup_table_bytes += t.bytes;
-                let rows = t.dims.iter().skip(1).product::<u64>().max(1);
-                p.lookup_row_bytes += t.bytes / rows;
+                p.lookup_table_bytes = p.lookup_table_bytes.saturating_add(t.bytes);
+                let rows = t.dims.iter().skip(1).fold(1u64, |n, &d| n.saturating_mul(d)).max(1);
+                p.lookup_row_bytes = p.lookup_row_bytes.saturating_add(t.bytes / rows);
             }
-            TensorRole::Expert => p.expert_weight_bytes += t.bytes,
+            TensorRole::Expert => {
+                p.expert_weight_bytes = p.expert_weight_bytes.saturating_add(t.bytes)
+            }
         }
     }
 

@@ -365,3 +365,18 @@ fn a_vocabulary_larger_than_the_read_buffer_is_skipped_exactly() {
     assert_eq!(header.tensors[0].name, "token_embd.weight");
     assert_eq!(header.tensors[0].dims, [256, 10]);
 }
+
+/// From the gguf_header fuzz target: a header whose tensors' sizes add up past u64. The totals
+/// saturate (release builds would have wrapped them to small, wrong numbers), so no total is
+/// below one of its parts, and the notes say the file is shorter than its tensors.
+#[test]
+fn tensor_sizes_that_add_past_u64_saturate() {
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/gguf_header/crash-8297c276a013c08f11e3de095ca171d4bf562c82");
+    let p = profile_file(&crash).unwrap();
+    let most_elements = p.tensors.iter().map(|t| t.elements).max().unwrap();
+    let most_bytes = p.tensors.iter().map(|t| t.bytes).max().unwrap();
+    assert!(p.profile.parameter_count >= most_elements, "{}", p.profile.parameter_count);
+    assert!(p.profile.weight_bytes >= most_bytes, "{}", p.profile.weight_bytes);
+    assert!(p.profile.dense_weight_bytes <= p.profile.weight_bytes);
+}

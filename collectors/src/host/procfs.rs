@@ -37,8 +37,13 @@ pub fn parse_stat(text: &str) -> (Option<CpuTimes>, Vec<CpuTimes>) {
         if values.len() < 4 {
             continue;
         }
+        // Counters that add up past u64 are not a real /proc/stat (fuzzing found it): the line
+        // is skipped rather than wrapped into a wrong total. The idle part of a sum that fits
+        // fits too.
+        let Some(sum) = values.iter().try_fold(0u64, |sum, &v| sum.checked_add(v)) else {
+            continue;
+        };
         let idle = values[3] + values.get(4).copied().unwrap_or(0);
-        let sum: u64 = values.iter().sum();
         let times = CpuTimes { busy: sum - idle, total: sum };
         if label == "cpu" {
             total = Some(times);
@@ -180,5 +185,15 @@ mod tests {
         assert_eq!(stat.rss_pages, 51200);
         assert_eq!(parse_proc_stat("4242 (short) S 1 2"), None);
         assert_eq!(parse_proc_stat(""), None);
+    }
+
+    #[test]
+    fn counters_that_add_past_u64_skip_the_line() {
+        // From the kernel_text fuzz target (fuzz/regressions/kernel_text).
+        let text = format!("cpu  {} 0 {} 5\ncpu0 1 0 1 5\n", u64::MAX - 1, u64::MAX - 1);
+        let (total, per_cpu) = parse_stat(&text);
+        assert_eq!(total, None);
+        assert_eq!(per_cpu.len(), 1);
+        assert_eq!(per_cpu[0].total, 7);
     }
 }

@@ -13,9 +13,9 @@
 //! - Router mode (`--models-dir`): `/props` says `role: router`; each loaded model of `/models`
 //!   is read with `?model=ID&autoload=false`, without which a GET would load the model.
 
-mod http;
-mod json;
-mod prometheus;
+pub(crate) mod http;
+pub(crate) mod json;
+pub(crate) mod prometheus;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
