@@ -105,13 +105,13 @@ pub fn encode(s: &Snapshot, m: &mut Metrics<'_, '_>) -> fmt::Result {
         r.ceiling_tok_s,
     )?;
     m.single(
-        "halo_roofline_counter_dram_bandwidth",
-        "DRAM reads + writes from the GPU's own counters (a floor when saturated).",
+        "halo_roofline_measured_dram_bandwidth",
+        "DRAM reads + writes measured by the GPU's own counters (a floor when saturated).",
         bps(),
         r.counter_dram_gbps.map(|g| g * GB),
     )?;
     m.single(
-        "halo_roofline_counter_dram_saturated",
+        "halo_roofline_measured_dram_saturated",
         "1 when the GPU's DRAM counters sit at the top of their u16 range.",
         None,
         r.counter_dram_saturated.map(|b| if b { 1.0 } else { 0.0 }),
