@@ -149,6 +149,11 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
     },
+    /// Measure llama-bench and llama-server configurations (KV types, batch sizes, threads,
+    /// depths, parallel slots, speculation) one at a time, place each on the bandwidth roofline,
+    /// and write NDJSON results, a table, Pareto fronts and plots. Resumes an interrupted sweep;
+    /// --import reads existing llama-bench output; --report renders a results file.
+    Sweep(crate::sweep::SweepArgs),
     /// Play a recorded session file in the dashboard.
     Replay {
         /// A session file written by `record`.

@@ -59,6 +59,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Calibrate { array_mib, max_threads, reps }) => {
             calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
         }
+        Some(Command::Sweep(args)) => return crate::sweep::run(&cli.global, &args).await,
         Some(Command::Replay { file, speed, from }) => {
             let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
             let mode = feed.mode.clone();

@@ -18,6 +18,7 @@ pub mod replay;
 pub mod session;
 pub mod shutdown;
 pub mod sources;
+pub mod sweep;
 pub mod synth;
 pub mod tui;
 pub mod workload;
