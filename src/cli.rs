@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::synth::memory::SyntheticSpec;
 use crate::workload::Workload;
 
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
@@ -14,6 +15,8 @@ halo-top watches an LLM inference machine and shows, on one screen, the machine'
 temperatures and processes, and the state of every data source it reads.
 
 With no subcommand it opens the live dashboard. Keys: q or Ctrl-C quit, ? help, p pause.
+With --remote (other machines' `halo-top serve`) it opens on the fleet view: one row per
+machine; Up/Down select, Enter opens a machine's dashboard, f or Esc goes back.
 
 Every flag can also be given through the environment: --interval is HALO_TOP_INTERVAL,
 --sysfs-root is HALO_TOP_SYSFS_ROOT, and so on.
@@ -66,8 +69,10 @@ pub struct Global {
     )]
     pub llama_api_key: Option<String>,
 
-    /// Drive load while watching (dashboard and record): llama:chat (30 tokens in, 1000 out),
-    /// llama:code (2048/2048) or llama:summarize (8192/256), against the first --llama server.
+    /// Drive load while watching (dashboard, record, soak): none (the default), llama:chat (30
+    /// tokens in, 1000 out), llama:code (2048/2048) or llama:summarize (8192/256), against the
+    /// first --llama server; or reference, halo-top's own decoder on the CPU (a synthetic
+    /// 1.5GB:q8_0 model; reference=SIZE:TYPE or reference=FILE.gguf for another).
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD")]
     pub workload: Option<Workload>,
 
@@ -76,8 +81,33 @@ pub struct Global {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
 
+    /// Threads of the workload (default: all logical CPUs but one).
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workload_threads: Option<u16>,
+
+    /// Prompt tokens the reference workload feeds at the start of each context (one per
+    /// step), for a prompt-processing figure beside decode.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_PROMPT", default_value_t = 0)]
+    pub workload_prompt: usize,
+
     #[command(flatten)]
     pub roofline: RooflineArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Other halo-top machines shown beside this one.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// Another machine's `halo-top serve`, e.g. http://strix2:9464 (repeatable; in the
+    /// environment, separate several with commas). The dashboard then opens on the fleet view.
+    #[arg(long = "remote", global = true, env = "HALO_TOP_REMOTE", value_delimiter = ',', value_parser = parse_remote)]
+    pub remotes: Vec<String>,
+
+    /// Bearer token for the remotes (their `serve --token`).
+    #[arg(long, global = true, env = "HALO_TOP_REMOTE_TOKEN", hide_env_values = true)]
+    pub remote_token: Option<String>,
 }
 
 /// What the roofline needs to know that the machine does not say.
@@ -122,6 +152,39 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
     },
+    /// Measure the reference decoder: decode tok/s, effective GB/s, latency, time per op class.
+    /// It decodes the global --model FILE (llama, qwen2, qwen3, qwen3moe) when given without
+    /// --synthetic.
+    Bench {
+        /// A synthetic model made in memory, SIZE:TYPE with TYPE q4_0, q8_0, q4_k or f16 (the
+        /// default, 1.5GB:q8_0, when no --model is given).
+        #[arg(long, env = "HALO_TOP_SYNTHETIC")]
+        synthetic: Option<SyntheticSpec>,
+        /// Decoder threads (default: all logical CPUs but one).
+        #[arg(long, env = "HALO_TOP_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Tokens to decode and time.
+        #[arg(long, env = "HALO_TOP_TOKENS", default_value_t = 64)]
+        tokens: usize,
+        /// Prompt tokens to feed first, for a prompt-processing figure (one token per step).
+        #[arg(long, env = "HALO_TOP_PROMPT", default_value_t = 0)]
+        prompt: usize,
+        /// Also measure STREAM read bandwidth with the same threads (about 10 s).
+        #[arg(long)]
+        stream: bool,
+        /// Print the report as JSON.
+        #[arg(long, env = "HALO_TOP_JSON")]
+        json: bool,
+    },
+    /// Write a synthetic model (the one `bench --synthetic` decodes) as a GGUF file, e.g. to
+    /// run llama.cpp on the very same weights.
+    Synth {
+        /// The GGUF file to write (replaced if it exists).
+        output: PathBuf,
+        /// SIZE:TYPE, TYPE one of q4_0, q8_0, q4_k, f16.
+        #[arg(long, default_value = "1.5GB:q8_0")]
+        synthetic: SyntheticSpec,
+    },
     /// Profile a GGUF model from its header: bytes per decode step and the decode ceiling.
     Model {
         /// The GGUF file (default: --model).
@@ -154,6 +217,68 @@ pub enum Command {
     /// and write NDJSON results, a table, Pareto fronts and plots. Resumes an interrupted sweep;
     /// --import reads existing llama-bench output; --report renders a results file.
     Sweep(crate::sweep::SweepArgs),
+    /// Run the collectors without a dashboard and serve them over HTTP: /metrics (Prometheus),
+    /// /snapshot (JSON), /stream (NDJSON, for other halo-top instances' --remote) and /health.
+    Serve {
+        /// Address to listen on. Loopback by default; give 0.0.0.0:9464 (and a --token) to let
+        /// other machines in.
+        #[arg(long, env = "HALO_TOP_LISTEN", default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Require `Authorization: Bearer TOKEN` on every path but /health. Prefer the
+        /// environment variable: a command line is visible to every user of the machine.
+        #[arg(long, env = "HALO_TOP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Connections served at once (each /stream client holds one); more are refused with 503.
+        #[arg(long, env = "HALO_TOP_MAX_CONNECTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_connections: u32,
+    },
+    /// Run a workload for a set time, log every snapshot, and judge the drift (headless).
+    ///
+    /// The load is --workload (none by default: watch what already runs; llama:PRESET drives
+    /// the first --llama server).
+    ///
+    /// Prints one progress line a minute to stderr and the verdict at the end: first- and
+    /// last-window means after warm-up, the least-squares slope in %/hour with its 95 %
+    /// interval, min/max, throttle residency per limiter, snapshots missed. SIGINT and SIGTERM
+    /// stop it cleanly (the footer and verdict are written, exit 0); SIGHUP is ignored.
+    Soak {
+        /// The session file to write (NDJSON; replaced if it exists).
+        #[arg(short, long, env = "HALO_TOP_OUTPUT")]
+        output: PathBuf,
+        /// How long to run, e.g. 60m, 2h, 30s.
+        #[arg(long, env = "HALO_TOP_DURATION", default_value = "60m", value_parser = parse_duration)]
+        duration: Duration,
+        /// The start of the soak that the verdict leaves out (the machine heating up).
+        #[arg(long, env = "HALO_TOP_WARMUP", default_value = "2m", value_parser = parse_duration)]
+        warmup: Duration,
+        /// Exit with status 3 when decode tok/s fell by more than this many % (last window
+        /// against first), for unattended runs.
+        #[arg(long, env = "HALO_TOP_MAX_DRIFT", value_parser = parse_positive)]
+        max_drift: Option<f64>,
+        /// Time between progress lines.
+        #[arg(long, env = "HALO_TOP_PROGRESS", default_value = "1m", value_parser = parse_interval)]
+        progress: Duration,
+    },
+    /// Write a session's verdict (text and markdown) and its plots (SVG and PNG) to a directory.
+    Report {
+        /// A session file written by `soak` or `record` (a truncated one too).
+        file: PathBuf,
+        /// The directory to write to (created if missing). Default: FILE without .ndjson,
+        /// plus `-report`.
+        #[arg(long, env = "HALO_TOP_REPORT_DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Convert a session to CSV (spreadsheets) or Prometheus text with timestamps (backfill:
+    /// `promtool tsdb create-blocks-from openmetrics FILE`).
+    Export {
+        /// A session file.
+        file: PathBuf,
+        #[arg(long, env = "HALO_TOP_EXPORT_FORMAT", value_enum)]
+        format: crate::export::Format,
+        /// Write here instead of stdout.
+        #[arg(short, long, env = "HALO_TOP_EXPORT_OUTPUT")]
+        output: Option<PathBuf>,
+    },
     /// Play a recorded session file in the dashboard.
     Replay {
         /// A session file written by `record`.
@@ -193,6 +318,12 @@ fn parse_kv_type(text: &str) -> Result<String, String> {
         .find(|t| t.eq_ignore_ascii_case(text))
         .map(|t| t.to_string())
         .ok_or_else(|| format!("{text:?} is not a KV cache type ({})", known.join(", ")))
+}
+
+fn parse_remote(text: &str) -> Result<String, String> {
+    crate::remote::RemoteUrl::parse(text)
+        .map(|_| text.trim().to_string())
+        .map_err(|e| format!("{e:#}"))
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {

@@ -9,8 +9,13 @@ use halo_collectors::{SCHEMA, Snapshot, SourceStatus};
 
 use crate::cli::{Cli, Command, Global};
 use crate::feed::Feed;
+use crate::remote::{Remote, RemoteUrl};
 use crate::session::Header;
-use crate::{calibrate, hub, model_report, record, replay, sources, tui, workload};
+use crate::synth::memory::SyntheticSpec;
+use crate::{
+    calibrate, export, hub, model_report, record, replay, report, serve, soak, sources, tui,
+    workload,
+};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -19,10 +24,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let load = workload::start(&cli.global);
             sources.extend(load.as_ref().map(workload::Running::source));
             let (feed, _hub) = hub::start(sources, cli.global.interval);
-            tui::run(feed).await?;
+            tui::run(feed, remotes(&cli.global)?).await?;
             if let Some(load) = load {
                 eprint!("{}", load.finish());
             }
+        }
+        Some(Command::Serve { listen, token, max_connections }) => {
+            let limits =
+                serve::Limits { connections: max_connections as usize, ..Default::default() };
+            serve::run(&cli.global, listen, token, limits).await?
         }
         Some(Command::Snapshot { json }) => {
             let snapshot = settled_snapshot(&cli.global).await?;
@@ -50,6 +60,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 eprint!("{}", load.finish());
             }
         }
+        Some(Command::Bench { synthetic, threads, tokens, prompt, stream, json }) => {
+            use crate::workload::reference::bench;
+            let model = match (synthetic, cli.global.roofline.model.clone()) {
+                (Some(spec), _) => bench::ModelChoice::Synthetic(spec),
+                (None, Some(path)) => bench::ModelChoice::File(path),
+                (None, None) => bench::ModelChoice::Synthetic(SyntheticSpec::default()),
+            };
+            let threads = threads
+                .map_or_else(crate::workload::reference::threads::default_threads, usize::from);
+            let options = bench::BenchOptions { model, threads, tokens, warmup: 4, prompt, stream };
+            let calibrated =
+                model_report::bandwidth(&cli.global).ok().and_then(|b| b.calibrated_read_gbps);
+            let report = tokio::task::spawn_blocking(move || bench::run(&options))
+                .await??
+                .with_calibrated(calibrated);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", bench::text(&report));
+            }
+        }
+        Some(Command::Synth { output, synthetic }) => {
+            let name = crate::synth::memory::write_gguf(synthetic, &output)?;
+            eprintln!("halo-top: wrote {name} to {}", output.display());
+        }
         Some(Command::Model { file, json, decode_tok_s, context }) => {
             let Some(file) = file.or_else(|| cli.global.roofline.model.clone()) else {
                 bail!("which model? give a GGUF file: halo-top model FILE.gguf");
@@ -60,10 +95,33 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
         }
         Some(Command::Sweep(args)) => return crate::sweep::run(&cli.global, &args).await,
+        Some(Command::Soak { output, duration, warmup, max_drift, progress }) => {
+            let args = soak::SoakArgs {
+                output,
+                duration,
+                warmup,
+                max_drift_percent: max_drift,
+                progress_every: progress,
+            };
+            return soak::run(&cli.global, args).await;
+        }
+        Some(Command::Report { file, out }) => {
+            // A sweep's results file gets the sweep's report (table, Pareto fronts, plots).
+            if crate::sweep::results::is_sweep_file(&file) {
+                return crate::sweep::report::run(&file, out.as_deref());
+            }
+            return report::run(&file, out.as_deref());
+        }
+        Some(Command::Export { file, format, output }) => {
+            return export::run(&file, format, output.as_deref());
+        }
         Some(Command::Replay { file, speed, from }) => {
-            let (feed, _player) = replay::start(&file, speed, from.unwrap_or_default())?;
-            let mode = feed.mode.clone();
-            tui::run(feed).await?;
+            let replay = replay::start(&file, speed, from.unwrap_or_default())?;
+            let mode = replay.feed.mode.clone();
+            tui::run(replay.feed, remotes(&cli.global)?).await?;
+            for warning in &replay.warnings {
+                eprintln!("halo-top: {warning}");
+            }
             if let halo_collectors::model::FeedMode::Replay(state) = &*mode.borrow()
                 && let Some(error) = &state.error
             {
@@ -75,7 +133,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
+/// The `--remote` machines, each followed by its own task.
+fn remotes(global: &Global) -> Result<Vec<Remote>> {
+    let token = &global.fleet.remote_token;
+    global
+        .fleet
+        .remotes
+        .iter()
+        .map(|url| Ok(Remote::start(RemoteUrl::parse(url)?, token.clone())))
+        .collect()
+}
+
+/// The thread count of the reference decoder when this command runs it.
+pub fn reference_threads(cli: &Cli) -> Option<usize> {
+    use crate::workload::reference::threads::default_threads;
+    let pick = |t: Option<u16>| t.map_or_else(default_threads, usize::from);
+    match (&cli.command, &cli.global.workload) {
+        (Some(Command::Bench { threads, .. }), _) => Some(pick(*threads)),
+        (Some(Command::Replay { .. }), _) => None,
+        (_, Some(workload::Workload::Reference { .. })) => Some(pick(cli.global.workload_threads)),
+        _ => None,
+    }
+}
+
+pub(crate) fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
     Header {
         schema: SCHEMA,
         halo_top_version: env!("CARGO_PKG_VERSION").into(),
@@ -86,6 +167,7 @@ fn header(global: &Global, sources: Vec<String>, command: &str) -> Header {
         sources,
         started_unix_ms: record::unix_ms_now(),
         command: Some(command.into()),
+        soak: None,
     }
 }
 
@@ -169,6 +251,19 @@ fn summary(s: &Snapshot) -> String {
         );
     }
     out += &llama_summary(s);
+    if let Some(r) = &s.reference {
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.2}{unit}"));
+        out += &format!(
+            "decoder  {} on {} threads ({}): {} decode, {} effective, p50 {}\n",
+            r.model_name.as_deref().unwrap_or(&r.model_source),
+            r.threads,
+            r.state,
+            f(r.decode_tok_s, " tok/s"),
+            f(r.effective_gb_s, " GB/s"),
+            f(r.latency_ms_p50, " ms")
+        );
+    }
     for src in &s.sources {
         let state = match &src.status {
             SourceStatus::Ok => "ok".to_string(),

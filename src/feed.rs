@@ -12,12 +12,26 @@ use tokio::sync::{broadcast, watch};
 /// this is over a minute of slack; a logger that lags further records a gap, never blocks.
 const BROADCAST_CAPACITY: usize = 128;
 
+/// What the dashboard asks of a replay (the live hub takes no orders).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReplayCommand {
+    TogglePause,
+    /// Show the next snapshot and stay paused.
+    Step,
+    /// Jump by this many ms of session time (negative: back).
+    Seek(i64),
+    /// Multiply the speed by this factor.
+    Speed(f64),
+}
+
 /// The consumer side.
 #[derive(Clone)]
 pub struct Feed {
     pub latest: watch::Receiver<Option<Arc<Snapshot>>>,
     pub mode: watch::Receiver<FeedMode>,
     all: broadcast::Sender<Arc<Snapshot>>,
+    /// Set by a replay: where the dashboard's replay keys go.
+    pub control: Option<std::sync::mpsc::Sender<ReplayCommand>>,
 }
 
 impl Feed {
@@ -39,7 +53,7 @@ impl Publisher {
         let (latest_tx, latest_rx) = watch::channel(None);
         let (all_tx, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (mode_tx, mode_rx) = watch::channel(mode);
-        let feed = Feed { latest: latest_rx, mode: mode_rx, all: all_tx.clone() };
+        let feed = Feed { latest: latest_rx, mode: mode_rx, all: all_tx.clone(), control: None };
         (Publisher { latest: latest_tx, all: all_tx, mode: mode_tx }, feed)
     }
 

@@ -167,3 +167,44 @@ fn recorded_gpu_session_shows_the_load() {
     let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
     assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
 }
+
+/// The position `m:ss` the status line shows after `REPLAY ...x[ paused][ end] `, in seconds.
+fn replay_position(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.contains("REPLAY "))?;
+    let clock = line.split_whitespace().find(|w| w.contains('/') && w.contains(':'))?;
+    let (m, s) = clock.split('/').next()?.split_once(':')?;
+    Some(m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
+}
+
+/// Pause, step, seek and speed, with the keys a person would press.
+#[test]
+fn replay_keys_pause_step_seek_and_change_speed() {
+    let session = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sessions/h200-matmul.ndjson");
+    let tmux = Tmux::start("replay-keys", 200, 45);
+    tmux.type_line(&format!("{} replay --from 20s {}; echo EXIT=$?", bin(), shell_quote(&session)));
+    tmux.wait_for("the replay", WAIT, |s| s.contains("REPLAY 1x") && s.contains("/3:19"));
+    tmux.send(&["Space"]);
+    let screen = tmux.wait_for("pause", WAIT, |s| s.contains("REPLAY 1x paused"));
+    let paused_at = replay_position(&screen).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(replay_position(&tmux.capture()), Some(paused_at), "paused means paused");
+
+    tmux.send(&["."]);
+    tmux.wait_for("one step", WAIT, |s| replay_position(s) == Some(paused_at + 1));
+    tmux.send(&["Right"]);
+    tmux.wait_for("10 s forward", WAIT, |s| replay_position(s) == Some(paused_at + 11));
+    tmux.send(&["Left", "Left"]);
+    tmux.wait_for("20 s back", WAIT, |s| replay_position(s) == Some(paused_at - 9));
+    tmux.send(&["]", "]"]);
+    tmux.wait_for("4x", WAIT, |s| s.contains("REPLAY 4x paused"));
+    tmux.send(&["["]);
+    tmux.wait_for("2x", WAIT, |s| s.contains("REPLAY 2x paused"));
+    tmux.send(&["Space"]);
+    tmux.wait_for("playing on", WAIT, |s| {
+        !s.contains("paused") && replay_position(s).is_some_and(|p| p >= paused_at - 5)
+    });
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
+}

@@ -125,7 +125,12 @@ fn a_real_sweep_is_measured_placed_interrupted_and_resumed() {
     let results = dir.path().join("s.ndjson");
 
     // Interrupted with Ctrl-C once a few points are written.
-    let mut child = sweep_in(dir.path()).args(args).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = sweep_in(dir.path())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     let written = || results::read(&results).map_or(0, |f| f.points.len());
     while written() < 3 {
@@ -460,6 +465,10 @@ fn imports_of_every_format_land_on_the_roofline() {
     let combined = defaults.iter().filter(|p| p.combined.is_some()).count();
     assert_eq!(combined, 4);
     check_pareto(&dir.path().join("i-report/report.md"), &points);
+    // `halo-top report` knows a sweep file from a session and renders the same report.
+    let mut report = sweep_in(dir.path());
+    run_ok(report.args(["report", "i.ndjson", "--out", "via-report"]));
+    check_pareto(&dir.path().join("via-report/report.md"), &points);
 
     // Importing the same files again adds nothing; without --model, rates only.
     let out =

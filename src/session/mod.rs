@@ -10,13 +10,19 @@
 //! Each snapshot is written as one line and flushed, so a file cut short by `kill -9` or a full
 //! disk loses at most its last, partial line; the reader skips such a line with a warning.
 
+mod index;
 mod reader;
+#[cfg(test)]
+mod tests_support;
 mod writer;
 
+pub use index::{LineEntry, SessionIndex};
 pub use reader::{Session, SessionReader};
 pub use writer::SessionWriter;
 
 use serde::{Deserialize, Serialize};
+
+use crate::soak::verdict::Verdict;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
@@ -34,6 +40,20 @@ pub struct Header {
     /// The command that wrote the file (`record`, `soak`, ...).
     #[serde(default)]
     pub command: Option<String>,
+    /// What a soak was asked to do (so that a file cut short by `kill -9` still reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<SoakPlan>,
+}
+
+/// The settings of a `halo-top soak`, in its header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoakPlan {
+    pub duration_ms: u64,
+    pub warmup_ms: u64,
+    /// `none`, `reference`, `llama:chat`, ...
+    pub workload: String,
+    #[serde(default)]
+    pub max_drift_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -47,6 +67,9 @@ pub struct Footer {
     /// Why recording stopped: `duration`, `signal`, ...
     #[serde(default)]
     pub stop_reason: Option<String>,
+    /// A soak's verdict, computed from the snapshots written (see `soak::verdict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 #[derive(Serialize, Deserialize)]

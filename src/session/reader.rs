@@ -169,6 +169,7 @@ mod tests {
             sources: vec!["host".into()],
             started_unix_ms: 1_800_000_000_000,
             command: Some("record".into()),
+            soak: None,
         }
     }
 
@@ -198,6 +199,7 @@ mod tests {
                 snapshots: n,
                 missed: 0,
                 stop_reason: Some("duration".into()),
+                verdict: None,
             })
             .unwrap();
         }

@@ -73,6 +73,7 @@ pub fn header(global: &Global, sweep: SweepInfo) -> SweepHeader {
             sources: telemetry::sources(global).iter().map(|s| s.name()).collect(),
             started_unix_ms: crate::record::unix_ms_now(),
             command: Some(COMMAND.into()),
+            soak: None,
         },
         sweep,
     }

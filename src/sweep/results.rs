@@ -212,6 +212,7 @@ mod tests {
                 sources: vec![],
                 started_unix_ms: 0,
                 command: Some(COMMAND.into()),
+                soak: None,
             },
             sweep: SweepInfo { grid: Some("depth=0".into()), ..SweepInfo::default() },
         }

@@ -208,6 +208,7 @@ impl Recorder {
                     snapshots: w.written(),
                     missed,
                     stop_reason: Some("sweep ended".into()),
+                    verdict: None,
                 };
                 w.finish(&footer)?;
             }

@@ -126,6 +126,53 @@ pub fn random_weights(
     out
 }
 
+/// The architectures the synthetic models can take: llama itself, and the two Qwen
+/// generations llama.cpp treats as their own architectures (NEOX RoPE; qwen2 adds Q/K/V
+/// biases, qwen3 RMS norms on each Q and K head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Llama,
+    Qwen2,
+    Qwen3,
+}
+
+impl Family {
+    pub fn arch(self) -> &'static str {
+        match self {
+            Family::Llama => "llama",
+            Family::Qwen2 => "qwen2",
+            Family::Qwen3 => "qwen3",
+        }
+    }
+
+    /// The tensors this family adds to a llama layer: random biases (qwen2) or per-head norm
+    /// weights around 1 (qwen3), so a decoder that ignored them would produce other tokens.
+    pub fn extra_weights(self, shape: &LlamaShape, seed: u64) -> Vec<Weight> {
+        let mut rng = SplitMix64::new(seed ^ 0x5EED);
+        let hd = shape.head_dim();
+        let mut out = Vec::new();
+        for l in 0..shape.n_layer {
+            let mut vector = |name: String, n: usize, mean: f32, std: f32| {
+                let data = rng.normal_vec(n, std).into_iter().map(|v| v + mean).collect();
+                out.push(Weight { name, dims: vec![n], data });
+            };
+            match self {
+                Family::Llama => {}
+                Family::Qwen2 => {
+                    vector(format!("blk.{l}.attn_q.bias"), shape.n_head * hd, 0.0, 0.5);
+                    vector(format!("blk.{l}.attn_k.bias"), shape.n_head_kv * hd, 0.0, 0.5);
+                    vector(format!("blk.{l}.attn_v.bias"), shape.n_head_kv * hd, 0.0, 0.5);
+                }
+                Family::Qwen3 => {
+                    vector(format!("blk.{l}.attn_q_norm.weight"), hd, 1.0, 0.2);
+                    vector(format!("blk.{l}.attn_k_norm.weight"), hd, 1.0, 0.2);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// llama.cpp's `llama_ftype` for `general.file_type` (display only).
 fn file_type(dtype: GgmlDType) -> u32 {
     match dtype {
@@ -142,27 +189,38 @@ fn file_type(dtype: GgmlDType) -> u32 {
 /// The `general.*` and `llama.*` metadata. llama.cpp's `get_key` rejects a key of the wrong
 /// type, so integers are U32 and eps/freq_base F32.
 pub fn model_metadata(shape: &LlamaShape, name: &str, dtype: GgmlDType) -> Vec<(String, Value)> {
+    family_metadata(Family::Llama, shape, name, dtype)
+}
+
+/// [`model_metadata`] for any [`Family`] (keys prefixed with its architecture name).
+pub fn family_metadata(
+    family: Family,
+    shape: &LlamaShape,
+    name: &str,
+    dtype: GgmlDType,
+) -> Vec<(String, Value)> {
     let u = |n: usize| Value::U32(n as u32);
+    let a = family.arch();
     let mut m = vec![
-        ("general.architecture".to_string(), Value::String("llama".into())),
+        ("general.architecture".to_string(), Value::String(a.into())),
         ("general.name".into(), Value::String(name.into())),
         ("general.file_type".into(), Value::U32(file_type(dtype))),
         ("general.quantization_version".into(), Value::U32(2)),
-        ("llama.vocab_size".into(), u(shape.n_vocab)),
-        ("llama.context_length".into(), u(shape.n_ctx)),
-        ("llama.embedding_length".into(), u(shape.n_embd)),
-        ("llama.block_count".into(), u(shape.n_layer)),
-        ("llama.feed_forward_length".into(), u(shape.n_ff)),
-        ("llama.attention.head_count".into(), u(shape.n_head)),
-        ("llama.attention.head_count_kv".into(), u(shape.n_head_kv)),
+        (format!("{a}.vocab_size"), u(shape.n_vocab)),
+        (format!("{a}.context_length"), u(shape.n_ctx)),
+        (format!("{a}.embedding_length"), u(shape.n_embd)),
+        (format!("{a}.block_count"), u(shape.n_layer)),
+        (format!("{a}.feed_forward_length"), u(shape.n_ff)),
+        (format!("{a}.attention.head_count"), u(shape.n_head)),
+        (format!("{a}.attention.head_count_kv"), u(shape.n_head_kv)),
         // Must equal the head dimension for arch llama ("invalid n_rot" otherwise).
-        ("llama.rope.dimension_count".into(), u(shape.head_dim())),
-        ("llama.attention.layer_norm_rms_epsilon".into(), Value::F32(shape.rms_eps)),
-        ("llama.rope.freq_base".into(), Value::F32(shape.rope_freq_base)),
+        (format!("{a}.rope.dimension_count"), u(shape.head_dim())),
+        (format!("{a}.attention.layer_norm_rms_epsilon"), Value::F32(shape.rms_eps)),
+        (format!("{a}.rope.freq_base"), Value::F32(shape.rope_freq_base)),
     ];
     if shape.n_expert > 0 {
-        m.push(("llama.expert_count".into(), u(shape.n_expert)));
-        m.push(("llama.expert_used_count".into(), u(shape.n_expert_used)));
+        m.push((format!("{a}.expert_count"), u(shape.n_expert)));
+        m.push((format!("{a}.expert_used_count"), u(shape.n_expert_used)));
     }
     m
 }
@@ -170,6 +228,19 @@ pub fn model_metadata(shape: &LlamaShape, name: &str, dtype: GgmlDType) -> Vec<(
 /// Stores `weights` in `dtype` (norms and router in F32) and writes a GGUF file llama.cpp loads.
 pub fn write_gguf(
     path: &Path,
+    shape: &LlamaShape,
+    name: &str,
+    vocab: &Vocabulary,
+    weights: &[Weight],
+    dtype: GgmlDType,
+) -> Result<()> {
+    write_family_gguf(path, Family::Llama, shape, name, vocab, weights, dtype)
+}
+
+/// [`write_gguf`] for any [`Family`]; `weights` must include its [`Family::extra_weights`].
+pub fn write_family_gguf(
+    path: &Path,
+    family: Family,
     shape: &LlamaShape,
     name: &str,
     vocab: &Vocabulary,
@@ -184,7 +255,7 @@ pub fn write_gguf(
             .with_context(|| format!("quantizing {} to {ty:?}", w.name))?;
         tensors.push((w.name.as_str(), q));
     }
-    let mut metadata = model_metadata(shape, name, dtype);
+    let mut metadata = family_metadata(family, shape, name, dtype);
     metadata.extend(vocab.metadata());
     let metadata_refs: Vec<(&str, &Value)> =
         metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();

@@ -2,6 +2,7 @@
 //! decoder load the same files), with the shapes of a real model and deterministic weights.
 
 pub mod llama;
+pub mod memory;
 pub mod rng;
 pub mod tiny;
 pub mod vocab;

@@ -64,6 +64,17 @@ impl Vocabulary {
         v
     }
 
+    /// [`Vocabulary::spm_tiny`] grown to `n` tokens with pieces `▁t{id}`, for synthetic models
+    /// with a real family's vocabulary size.
+    pub fn spm_sized(n: usize) -> Self {
+        let mut v = Self::spm_tiny();
+        while v.len() < n {
+            let text = format!("\u{2581}t{}", v.len());
+            v.push(text, -30.0, NORMAL);
+        }
+        v
+    }
+
     fn push(&mut self, text: String, score: f32, kind: i32) {
         // A small per-id offset makes every score distinct, so merges are deterministic.
         self.scores.push(score - self.tokens.len() as f32 * 1e-3);

@@ -2,6 +2,7 @@
 //! redraws only when something changed, at most ~15 times a second.
 
 mod app;
+mod fleet;
 mod terminal;
 
 use std::time::Duration;
@@ -13,10 +14,15 @@ use halo_widgets::Theme;
 use tokio::time::Instant;
 
 use crate::feed::Feed;
+use crate::remote::Remote;
 use crate::shutdown::Shutdown;
 use app::App;
+use fleet::Fleet;
 
 const MIN_FRAME_GAP: Duration = Duration::from_millis(66);
+
+/// How often the fleet view looks at the remotes (their snapshots and how old they are).
+const FLEET_POLL: Duration = Duration::from_millis(250);
 
 /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
 pub fn theme_from_env() -> Theme {
@@ -26,11 +32,16 @@ pub fn theme_from_env() -> Theme {
     }
 }
 
-/// Runs the dashboard on `feed` until the user quits or a termination signal arrives.
-pub async fn run(mut feed: Feed) -> Result<()> {
+/// Runs the dashboard on `feed` until the user quits or a termination signal arrives. With
+/// `remotes` it opens on the fleet view, this machine beside them.
+pub async fn run(mut feed: Feed, remotes: Vec<Remote>) -> Result<()> {
     let mut shutdown = Shutdown::listen()?;
     let (mut terminal, _restore) = terminal::enter()?;
     let mut app = App::new(theme_from_env(), feed.mode.borrow().clone());
+    if !remotes.is_empty() {
+        app.fleet = Some(Fleet::new(remotes));
+    }
+    let mut fleet_poll = tokio::time::interval(FLEET_POLL);
     if let Some(s) = feed.latest.borrow_and_update().clone() {
         app.on_snapshot(s);
     }
@@ -39,7 +50,7 @@ pub async fn run(mut feed: Feed) -> Result<()> {
     let mut next_frame = Instant::now();
     while !app.quit {
         if dirty && Instant::now() >= next_frame {
-            terminal.draw(|frame| frame.render_widget(&app.screen(), frame.area()))?;
+            terminal.draw(|frame| app.draw(frame))?;
             dirty = false;
             next_frame = Instant::now() + MIN_FRAME_GAP;
         }
@@ -63,12 +74,27 @@ pub async fn run(mut feed: Feed) -> Result<()> {
                 dirty = true;
             }
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => dirty |= app.on_key(key),
+                Some(Ok(Event::Key(key))) => {
+                    dirty |= app.on_key(key);
+                    for command in app.take_replay_commands() {
+                        if let Some(control) = &feed.control {
+                            // The player is gone only when the replay thread ended: nothing to do.
+                            let _ = control.send(command);
+                        }
+                    }
+                }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
             },
+            _ = fleet_poll.tick(), if app.fleet.is_some() => {
+                if let Some(fleet) = &mut app.fleet {
+                    fleet.poll(app.paused);
+                    // Ages and link states move with the clock.
+                    dirty = true;
+                }
+            }
             _ = shutdown.recv() => break,
             () = redraw_due => {}
         }

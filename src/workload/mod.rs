@@ -1,6 +1,7 @@
 //! `--workload`: the load halo-top drives while it watches.
 
 pub mod llama;
+pub mod reference;
 
 use std::str::FromStr;
 
@@ -11,21 +12,37 @@ use crate::cli::Global;
 /// The value of `--workload`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
+    /// No load of our own (`none`): watch what already runs.
+    None,
     /// Streams requests to the first `--llama` server (`llama:chat`, `llama:code`,
     /// `llama:summarize`), `concurrency` at a time (`--concurrency`).
     Llama { preset: llama::Preset, concurrency: u32 },
+    /// halo-top's own decoder on the CPU (`reference`, `reference=SIZE:TYPE`,
+    /// `reference=FILE.gguf`; threads from `--workload-threads`).
+    Reference { model: reference::bench::ModelChoice },
 }
 
 impl FromStr for Workload {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
+        if text == "none" {
+            return Ok(Workload::None);
+        }
+        if text == "reference" {
+            let model = reference::bench::ModelChoice::Synthetic(Default::default());
+            return Ok(Workload::Reference { model });
+        }
+        if let Some(model) = text.strip_prefix("reference=") {
+            return Ok(Workload::Reference { model: reference::bench::ModelChoice::parse(model)? });
+        }
         match text.split_once(':') {
             Some(("llama", preset)) => {
                 Ok(Workload::Llama { preset: preset.parse()?, concurrency: 1 })
             }
             _ => Err(format!(
-                "unknown workload {text:?} (expected llama:chat, llama:code or llama:summarize)"
+                "unknown workload {text:?} (expected llama:chat, llama:code, llama:summarize, \
+                 reference, reference=SIZE:TYPE or reference=FILE.gguf)"
             )),
         }
     }
@@ -36,6 +53,16 @@ impl Workload {
     pub fn with_concurrency(self, n: u32) -> Self {
         match self {
             Workload::Llama { preset, .. } => Workload::Llama { preset, concurrency: n },
+            other => other,
+        }
+    }
+
+    /// As given on the command line, e.g. `llama:chat`.
+    pub fn name(&self) -> String {
+        match self {
+            Workload::None => "none".into(),
+            Workload::Llama { preset, .. } => format!("llama:{}", preset.name()),
+            Workload::Reference { model } => format!("reference ({})", model.describe()),
         }
     }
 }
@@ -43,16 +70,30 @@ impl Workload {
 /// A workload that runs beside the sources.
 pub enum Running {
     Llama(llama::LoadGenerator),
+    Reference(reference::workload::ReferenceWorkload),
 }
 
 /// Starts `--workload`, if any: the llama load goes to the first `--llama` server.
 pub fn start(global: &Global) -> Option<Running> {
     match global.workload.clone()?.with_concurrency(global.concurrency) {
+        Workload::None => None,
         Workload::Llama { preset, concurrency } => {
             let url = crate::sources::llama_urls(global).into_iter().next()?;
             let config =
                 llama::LoadConfig::preset(&url, global.llama_api_key.clone(), preset, concurrency);
             Some(Running::Llama(llama::LoadGenerator::start(config)))
+        }
+        Workload::Reference { model } => {
+            let threads = global
+                .workload_threads
+                .map_or_else(reference::threads::default_threads, usize::from);
+            let options = reference::workload::WorkloadOptions {
+                model,
+                threads,
+                max_context: 1024,
+                prompt_tokens: global.workload_prompt,
+            };
+            Some(Running::Reference(reference::workload::ReferenceWorkload::start(options)))
         }
     }
 }
@@ -62,6 +103,7 @@ impl Running {
     pub fn source(&self) -> Box<dyn Source> {
         match self {
             Running::Llama(generator) => generator.source(),
+            Running::Reference(decoder) => Box::new(decoder.source()),
         }
     }
 
@@ -72,6 +114,7 @@ impl Running {
                 generator.stop();
                 llama::report(&generator.reading())
             }
+            Running::Reference(decoder) => decoder.finish(),
         }
     }
 }
@@ -88,5 +131,16 @@ mod tests {
         );
         assert!("llama:poetry".parse::<Workload>().unwrap_err().contains("chat"));
         assert!("nonsense".parse::<Workload>().is_err());
+        assert_eq!("none".parse::<Workload>().unwrap().name(), "none");
+        let reference = "reference".parse::<Workload>().unwrap();
+        assert_eq!(reference.name(), "reference (--synthetic 1.5GB:q8_0)");
+        assert!(matches!(
+            "reference=2GB:q4_0".parse(),
+            Ok(Workload::Reference { model: reference::bench::ModelChoice::Synthetic(_) })
+        ));
+        assert!(matches!(
+            "reference=m.gguf".parse(),
+            Ok(Workload::Reference { model: reference::bench::ModelChoice::File(_) })
+        ));
     }
 }

@@ -12,6 +12,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "show or hide this help"),
     ("p", "pause: freeze the view (live data keeps being collected)"),
     ("Esc", "close this help"),
+    ("↑↓ Enter", "fleet (--remote): select a host, open its dashboard"),
+    ("f, Esc", "fleet: back from a host's dashboard to the fleet"),
+    ("Space", "replay: pause or play (p too)"),
+    (".", "replay: one snapshot forward, paused"),
+    ("← →", "replay: seek 10 s (with Shift: 1 min)"),
+    ("[ ]", "replay: half or double speed"),
 ];
 
 pub struct Help {

@@ -5,6 +5,7 @@
 //! no channels, so each is tested by rendering into a `TestBackend`.
 
 pub mod devices_pane;
+pub mod fleet_pane;
 pub mod format;
 pub mod header;
 pub mod help;

@@ -122,8 +122,7 @@ mod tests {
         s.host = None;
         s.sources[0].status =
             SourceStatus::Failed { error: "/proc/stat: permission denied".into() };
-        let mode =
-            FeedMode::Replay(ReplayState { speed: 4.0, paused: false, ended: true, error: None });
+        let mode = FeedMode::Replay(ReplayState { speed: 4.0, ended: true, ..Default::default() });
         insta::assert_snapshot!(screen_text(80, 24, Some(&s), &mode, false));
     }
 

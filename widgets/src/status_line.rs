@@ -33,6 +33,10 @@ impl Widget for &StatusLine<'_> {
                 if r.ended {
                     label.push_str(" end");
                 }
+                if r.duration_ms > 0 {
+                    let clock = |ms: u64| format!("{}:{:02}", ms / 60_000, ms / 1000 % 60);
+                    label += &format!(" {}/{}", clock(r.position_ms), clock(r.duration_ms));
+                }
                 spans.push(Span::styled(label, theme.highlight()));
                 spans.push(Span::raw(" "));
                 if let Some(error) = &r.error {

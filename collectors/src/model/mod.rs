@@ -12,6 +12,7 @@ mod feed;
 mod host;
 mod llama;
 mod nvidia;
+mod reference;
 mod roofline;
 mod served_model;
 
@@ -22,6 +23,7 @@ pub use feed::{FeedMode, ReplayState};
 pub use host::*;
 pub use llama::*;
 pub use nvidia::*;
+pub use reference::*;
 pub use roofline::RooflineFigures;
 pub use served_model::{KvShape, ModelProfile, ModelSection};
 
@@ -46,6 +48,9 @@ pub struct Snapshot {
     /// no current reading (see `sources` for why).
     #[serde(default)]
     pub host: Option<HostSection>,
+    /// halo-top's own reference decoder, when `--workload reference` runs it.
+    #[serde(default)]
+    pub reference: Option<ReferenceSection>,
     /// One entry per llama-server (`--llama URL`, repeatable; in router mode one per loaded
     /// model). A server that could not be read has no entry (see `sources`).
     #[serde(default)]
@@ -81,6 +86,7 @@ impl Snapshot {
             mono_ms,
             interval_ms,
             host: None,
+            reference: None,
             llama: Vec::new(),
             llama_load: None,
             amdgpu: None,
@@ -100,6 +106,7 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Section {
     Host(Box<HostSection>),
+    Reference(Box<ReferenceSection>),
     /// One llama source's servers (one, or one per loaded model of a router).
     Llama(Vec<LlamaServer>),
     LlamaLoad(Box<LlamaLoadReading>),
@@ -113,6 +120,7 @@ impl Section {
     pub fn apply_to(self, snapshot: &mut Snapshot) {
         match self {
             Section::Host(host) => snapshot.host = Some(*host),
+            Section::Reference(r) => snapshot.reference = Some(*r),
             Section::Llama(servers) => snapshot.llama.extend(servers),
             Section::LlamaLoad(load) => snapshot.llama_load = Some(*load),
             Section::Amdgpu(amdgpu) => snapshot.amdgpu = Some(*amdgpu),
