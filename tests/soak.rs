@@ -323,3 +323,27 @@ fn soak_with_the_llama_workload_judges_real_decode_rates() {
     let text = std::fs::read_to_string(report.join("verdict.txt")).unwrap();
     assert!(text.lines().any(|l| l.contains("decode (tok/s)")), "{text}");
 }
+
+/// A soak of halo-top's own decoder (a small synthetic model, one thread): its decode rate is
+/// the one judged, so a CPU-only machine gets a real verdict.
+#[test]
+fn soak_with_the_reference_workload_judges_the_decoders_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("reference.ndjson");
+    let out = run_ok(
+        halo_top()
+            .args(["--interval", "250ms", "--workload", "reference=64MB:q8_0"])
+            .args(["--workload-threads", "1"])
+            .args(["soak", "--duration", "8s", "--warmup", "2s", "--max-drift", "1000", "-o"])
+            .arg(&path),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is within --max-drift 1000 %"), "{stderr}");
+    let index = SessionIndex::open(&path).unwrap();
+    let workload = &index.header.soak.as_ref().unwrap().workload;
+    assert!(workload.starts_with("reference"), "{workload}");
+    let verdict = index.footer.unwrap().verdict.unwrap();
+    let decode = verdict.metric("decode_tok_s").expect("decode judged");
+    assert!(decode.samples >= 10, "{decode:?}");
+    assert!(decode.mean.unwrap() > 1.0, "{decode:?}");
+}

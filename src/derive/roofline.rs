@@ -148,13 +148,6 @@ pub fn compute(inputs: &RooflineInputs) -> RooflineFigures {
     f
 }
 
-/// Gathers the inputs from the snapshot and stores the figures.
-///
-/// Wired so far: the model section (profile, KV types, peak, calibration). Still to wire as
-/// their collectors land: decode steps/s and generated tok/s, and busy slots' contexts (the
-/// llama-server section: `n_decode_total` and `/slots` deltas between `previous` and
-/// `current`), the `gpu_metrics` DRAM counters and socket power (amdgpu section), device power
-/// (nvml section).
 /// Fills `derived.roofline` from this snapshot: the model section (bytes per step), the
 /// llama-server serving it (decode steps/s, generated tok/s, the context of each busy slot),
 /// the APU's DRAM counters, and the power of the device doing the work. Runs after the llama,

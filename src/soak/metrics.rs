@@ -199,12 +199,16 @@ fn throughput(s: &Snapshot) -> Throughput {
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
     let r = &s.derived.roofline;
+    // halo-top's own decoder (`--workload reference`) when no llama-server is decoding.
+    let reference = s.reference.as_ref();
     Throughput {
         decode_tok_s: sum(|l| l.decode_tok_s)
-            .or_else(|| r.decode_steps_per_s.zip(r.tokens_per_step).map(|(s, t)| s * t)),
+            .or_else(|| r.decode_steps_per_s.zip(r.tokens_per_step).map(|(s, t)| s * t))
+            .or_else(|| reference.and_then(|r| r.decode_tok_s)),
         // The prompt speed while prefilling: the rate over the whole interval mostly measures
         // how often prompts arrive.
-        prefill_tok_s: sum(|l| l.prefill_tok_s_busy),
+        prefill_tok_s: sum(|l| l.prefill_tok_s_busy)
+            .or_else(|| reference.and_then(|r| r.prompt_tok_s)),
         // Over the interval: defined only when a speculative request ended in it (sparse).
         spec_acceptance_percent: mean(|l| l.spec_acceptance).map(|a| a * 100.0),
     }
