@@ -113,6 +113,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             return report::run(&file, out.as_deref());
         }
         Some(Command::Export { file, format, output }) => {
+            if crate::sweep::results::is_sweep_file(&file) {
+                return crate::sweep::report::export(&file, format, output.as_deref());
+            }
             return export::run(&file, format, output.as_deref());
         }
         Some(Command::Replay { file, speed, from }) => {

@@ -347,8 +347,15 @@ fn telemetry_of_a_strix_halo_fixture_lands_in_every_point() {
         "3",
         "-o",
         "h.ndjson",
+        "--session",
+        "h-session.ndjson",
     ]));
     let points = points(&dir.path().join("h.ndjson"));
+    // Every snapshot of the sweep is also a session that the session tools read.
+    let mut export = sweep_in(dir.path());
+    let csv = run_ok(export.args(["export", "h-session.ndjson", "--format", "csv"])).stdout;
+    let rows = String::from_utf8_lossy(&csv).lines().count();
+    assert!(rows > 2, "a header and the snapshots: {rows} lines");
     let p = &points[0];
     let t = p.telemetry.as_ref().unwrap_or_else(|| panic!("{}", stderr(&out)));
     // The fixture's gpu_metrics: temperatures, the GFX clock and socket power are all there.
@@ -393,6 +400,8 @@ fn speculative_serving_points_count_drafted_tokens() {
     assert_eq!(plain.roofline.as_ref().unwrap().tokens_per_step, 1.0);
     let s = spec.serving.as_ref().unwrap();
     assert!(s.draft_tokens > 0 && s.acceptance.is_some(), "{s:?}");
+    // The load generator ignores end-of-generation: one request of -n 48 tokens.
+    assert_eq!((s.requests_ok, s.tokens_generated), (1, 48), "{s:?}");
     let expected = 47.0 / (47.0 - s.draft_accepted as f64);
     assert!((spec.roofline.as_ref().unwrap().tokens_per_step - expected).abs() < 1e-9);
 }
@@ -469,6 +478,17 @@ fn imports_of_every_format_land_on_the_roofline() {
     let mut report = sweep_in(dir.path());
     run_ok(report.args(["report", "i.ndjson", "--out", "via-report"]));
     check_pareto(&dir.path().join("via-report/report.md"), &points);
+    // `halo-top export` writes the same CSV as the report's; Prometheus text is refused.
+    let mut export = sweep_in(dir.path());
+    let csv = run_ok(export.args(["export", "i.ndjson", "--format", "csv"])).stdout;
+    assert_eq!(csv, std::fs::read(dir.path().join("i-report/points.csv")).unwrap());
+    let out = sweep_in(dir.path()).args(["export", "i.ndjson", "--format", "prom"]).output();
+    let out = out.unwrap();
+    assert!(
+        !out.status.success() && stderr(&out).contains("--format csv only"),
+        "{}",
+        stderr(&out)
+    );
 
     // Importing the same files again adds nothing; without --model, rates only.
     let out =

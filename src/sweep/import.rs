@@ -1,7 +1,6 @@
 //! llama-bench records grouped into points: a `pp` and a `tg` test of the same configuration
 //! (same model, KV types, batch sizes, threads, depth...) make one point with a prefill and a
-//! decode rate, the way a sweep's own bench points look. Used for `sweep --import` and for the
-//! sweep's own llama-bench runs alike.
+//! decode rate, the way a sweep's own bench points look (`sweep --import`).
 
 use std::collections::BTreeMap;
 

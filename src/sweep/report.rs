@@ -1,7 +1,8 @@
 //! A sweep file rendered: `report.md` (the settings, a table of every point, the Pareto fronts,
 //! failures, the plots), `points.csv` (the table for spreadsheets), and the plots as SVG. The
 //! points table is also printed. `halo-top report FILE` dispatches here for sweep files
-//! ([`results::is_sweep_file`]); `halo-top sweep --report FILE` does the same.
+//! ([`results::is_sweep_file`]); `halo-top sweep --report FILE` does the same, and
+//! `halo-top export FILE --format csv` writes the CSV alone.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,34 @@ pub fn run(path: &Path, out: Option<&Path>) -> Result<ExitCode> {
         eprintln!("halo-top: {p}");
     }
     println!("report: {} ({})", dir.join("report.md").display(), written.join(", "));
+    Ok(if file.corrupt_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `halo-top export SWEEP --format csv`: the points as `points.csv` has them, to `output` or
+/// stdout. Prometheus text is for time series, which a sweep's points are not.
+pub fn export(
+    path: &Path,
+    format: crate::export::Format,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
+    if !matches!(format, crate::export::Format::Csv) {
+        anyhow::bail!(
+            "{} is a sweep's results: it exports as --format csv only (its --session file holds \
+             the time series)",
+            path.display()
+        );
+    }
+    let file = results::read(path)?;
+    let text = csv(&file.points);
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => print!("{text}"),
+    }
+    for p in &file.problems {
+        eprintln!("halo-top: {p}");
+    }
     Ok(if file.corrupt_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 

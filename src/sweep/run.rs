@@ -17,6 +17,10 @@ use super::telemetry::{self, Recorder, Samples};
 use super::{SweepArgs, bench, file_name, find_program, header, open_output, place, serve};
 use crate::cli::Global;
 use crate::model_report::{self, Bandwidth};
+use crate::session::Header;
+
+/// The `command` of the header of the session file `--session` writes.
+const SESSION_COMMAND: &str = "sweep-session";
 
 /// Everything a point needs besides its configuration.
 struct PointContext {
@@ -87,7 +91,11 @@ pub async fn sweep(global: &Global, args: &SweepArgs, output: &Path) -> Result<E
         );
     }
 
-    let session = args.session.as_deref().map(|p| (p, new_header.session.clone()));
+    // The snapshots' session file says it is a session, not the sweep's results, so that
+    // `report` and `export` read it as the time series it is.
+    let session_header =
+        Header { command: Some(SESSION_COMMAND.into()), ..new_header.session.clone() };
+    let session = args.session.as_deref().map(|p| (p, session_header));
     let recorder = Recorder::start(global, session)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let mut shutdown = crate::shutdown::Shutdown::listen()?;

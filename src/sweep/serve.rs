@@ -292,8 +292,10 @@ fn serve(
     if config.speculative {
         let (drafted, accepted) = (o.serving.draft_tokens, o.serving.draft_accepted);
         o.serving.acceptance = (drafted > 0).then(|| accepted as f64 / drafted as f64);
-        // Each verification step yields its accepted drafts plus one token of its own.
-        let generated = o.serving.requests_ok * (n_gen - 1);
+        // Each verification step yields its accepted drafts plus one token of its own; the
+        // first token of each request comes with its prompt, not from a decode step. Counted
+        // from what the server generated, as a request may end early (end of generation).
+        let generated = o.serving.tokens_generated.saturating_sub(o.serving.requests_ok);
         let steps = generated.saturating_sub(accepted);
         if steps > 0 {
             o.tokens_per_step = generated as f64 / steps as f64;
