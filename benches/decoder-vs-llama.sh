@@ -4,6 +4,7 @@
 #
 #   benches/decoder-vs-llama.sh            # ~500 MB models, Q4_0 Q8_0 Q4_K, 1 and 2 threads
 #   SIZE=100MB TYPES="q4_0" THREADS="1" REPS=5 benches/decoder-vs-llama.sh
+#   HALO=path/halo-top LLAMA_BIN=path/bin THREADS="1 4 8" benches/decoder-vs-llama.sh
 #
 # The models are synthetic (`halo-top synth`: shapes of TinyLlama-1.1B, layers to fill SIZE,
 # random blocks with sane scales), written to a temp dir and deleted afterwards. Decoder and
@@ -23,9 +24,11 @@ REPS=${REPS:-3}
 NICE=${NICE:-0}
 measure() { nice -n "$NICE" "$@"; }
 
-llama_bin=$(.ci/install-llama-server)
-cargo build --release --quiet
-halo=target/release/halo-top
+# LLAMA_BIN (llama.cpp's binaries) and HALO (a halo-top binary) skip the install and the build,
+# e.g. on a machine without a toolchain or network to which both were copied.
+llama_bin=${LLAMA_BIN:-$(.ci/install-llama-server)}
+halo=${HALO:-target/release/halo-top}
+[ -n "${HALO:-}" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   (nice $NICE, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))" >&2

@@ -11,10 +11,14 @@ use crate::workload::Workload;
 const ABOUT: &str = "A live profiler for local LLM inference on AMD Strix Halo";
 
 const LONG_ABOUT: &str = "\
-halo-top watches an LLM inference machine and shows, on one screen, the machine's CPU, memory,
-temperatures and processes, and the state of every data source it reads.
+halo-top watches an LLM inference machine and shows, on one screen, how fast tokens flow
+(prefill and decode), how close decode runs to the memory-bandwidth roofline, how the machine
+drifts as it heats up, how well speculative decoding pays, memory, latency, the GPUs and the
+host, and the state of every data source it reads.
 
-With no subcommand it opens the live dashboard. Keys: q or Ctrl-C quit, ? help, p pause.
+With no subcommand it opens the live dashboard. Keys: q or Ctrl-C quit, ? help (every key),
+p pause, Tab or 1-8 focus a pane, z or Enter zoom it, + and - the time window, r a new drift
+baseline; a click focuses a pane.
 With --remote (other machines' `halo-top serve`) it opens on the fleet view: one row per
 machine; Up/Down select, Enter opens a machine's dashboard, f or Esc goes back.
 

@@ -32,7 +32,7 @@ const AFTER: &str =
 
 #[test]
 fn live_dashboard_shows_the_host_pane_and_quits_clean() {
-    let tmux = Tmux::start("live", 200, 30);
+    let tmux = Tmux::start("live", 160, 45);
     let dir = tempfile::tempdir().unwrap();
     tmux.type_line(&format!("cd {}; stty -g > before; clear", shell_quote(dir.path())));
     tmux.type_line(&format!("{} --interval 300ms; {AFTER}", bin()));
@@ -100,7 +100,7 @@ fn recorded_session_replays_with_the_same_numbers() {
     );
     let cpu = format!("CPU {:>6}", halo_widgets::format::percent(host.cpu.total_percent));
 
-    let tmux = Tmux::start("replay", 200, 30);
+    let tmux = Tmux::start("replay", 160, 45);
     tmux.type_line(&format!("{} replay --speed 4 {}; echo EXIT=$?", bin(), shell_quote(&path)));
     // At the end of the file the dashboard stays on the last snapshot.
     let screen = tmux.wait_for("the end of the replay", WAIT, |s| s.contains("REPLAY 4x end"));
@@ -147,10 +147,12 @@ fn recorded_gpu_session_shows_the_load() {
         bin(),
         shell_quote(&session)
     ));
-    let screen = tmux.wait_for("the H200 row", WAIT, |s| s.contains("NVIDIA H200"));
-    let row = screen.lines().find(|l| l.contains("NVIDIA H200")).unwrap();
+    // The Devices pane's row (the pane sits at the left of its line).
+    let is_row = |l: &str| l.contains("│H200 ") && l.contains("MHz");
+    let screen = tmux.wait_for("the H200 row", WAIT, |s| s.lines().any(is_row));
+    let row = screen.lines().find(|l| is_row(l)).unwrap();
     let words: Vec<&str> = row.split_whitespace().collect();
-    // The row reads: NVIDIA H200 100.0% 1011 MiB/140 GiB 1470/1980 MHz 691/700 W 56.0°C P0 ...
+    // The row reads: │H200 100.0% 1011 MiB/140 GiB 1470/1980 MHz 691/700 W 56.0°C P0 ...
     let before = |unit: &str| {
         let i = words.iter().position(|w| *w == unit).unwrap();
         words[i - 1].split('/').next().unwrap().parse::<f64>().unwrap()
@@ -166,6 +168,95 @@ fn recorded_gpu_session_shows_the_load() {
     tmux.send(&["q"]);
     let screen = tmux.wait_for("exit", WAIT, |s| exited(s).is_some());
     assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
+}
+
+/// The title line of a pane, `┏ N Title` when it has the focus (thick border), `┌ N Title` when
+/// it has not.
+fn focused(screen: &str, title: &str) -> bool {
+    screen.contains(&format!("┏ {title}"))
+}
+
+/// What a person does with a recorded Strix Halo decode session: every pane on a large
+/// terminal, focus by number and Tab, zoom, help, the time window, pause, the drift baseline,
+/// a smaller terminal and one too small, and quit.
+#[test]
+fn replayed_decode_session_focus_zoom_help_pause_and_quit() {
+    let session = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sessions/strix-halo-decode.ndjson");
+    let tmux = Tmux::start("panes", 160, 45);
+    let dir = tempfile::tempdir().unwrap();
+    tmux.type_line(&format!("cd {}; stty -g > before; clear", shell_quote(dir.path())));
+    tmux.type_line(&format!("{} replay --from 20s {}; {AFTER}", bin(), shell_quote(&session)));
+    let screen = tmux.wait_for("the roofline headline", WAIT, |s| {
+        s.contains("of roofline") && s.contains("REPLAY 1x")
+    });
+    for title in [
+        "1 Throughput",
+        "2 Roofline",
+        "3 Thermal drift",
+        "4 Speculative decoding",
+        "5 Memory",
+        "6 Latency",
+        "7 Devices",
+        "8 Host",
+    ] {
+        assert!(screen.contains(title), "{title} missing at 160x45:\n{screen}");
+    }
+    assert!(focused(&screen, "1 Throughput"), "{screen}");
+    for text in
+        ["decode at", "speculation off", "unified", "TTFT ms", "Radeon 8060S", "tiny-target-f16"]
+    {
+        assert!(screen.contains(text), "{text:?} missing:\n{screen}");
+    }
+
+    tmux.send(&["6"]);
+    tmux.wait_for("the latency pane focused", WAIT, |s| focused(s, "6 Latency"));
+    tmux.send(&["z"]);
+    let zoomed = tmux.wait_for("the latency pane zoomed", WAIT, |s| s.contains("z: all panes"));
+    assert!(!zoomed.contains("2 Roofline") && zoomed.contains("inter-token ms"), "{zoomed}");
+    assert!(zoomed.contains("more: 1 Tok/s  2 Roof"), "the other panes are named:\n{zoomed}");
+    tmux.send(&["?"]);
+    let help = tmux.wait_for("the help overlay", WAIT, |s| s.contains("keys · ? or Esc closes"));
+    for key in ["quit", "zoom", "time window", "drift baseline", "focus a pane"] {
+        assert!(help.contains(key), "help lacks {key:?}:\n{help}");
+    }
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the help closed", WAIT, |s| !s.contains("keys · ?"));
+    tmux.send(&["Escape"]);
+    tmux.wait_for("all panes again", WAIT, |s| s.contains("2 Roofline") && focused(s, "6 Latency"));
+    tmux.send(&["Tab"]);
+    tmux.wait_for("Tab to the devices pane", WAIT, |s| focused(s, "7 Devices"));
+    tmux.send(&["-"]);
+    tmux.wait_for("a 2 minute window", WAIT, |s| s.contains("window 2m"));
+
+    // In a replay, p (or Space) pauses the player; ← and → seek.
+    tmux.send(&["p"]);
+    let paused = tmux.wait_for("the replay paused", WAIT, |s| s.contains("REPLAY 1x paused"));
+    let session_time =
+        |s: &str| s.lines().next().and_then(|l| l.split("session ").nth(1)).map(str::to_string);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(session_time(&tmux.capture()), session_time(&paused), "paused means frozen");
+    assert!(paused.contains("decode drift: baseline"), "{paused}");
+    tmux.send(&["r"]);
+    tmux.wait_for("a new drift baseline", WAIT, |s| s.contains("decode drift: no decoding yet"));
+    let at = replay_position(&paused).unwrap();
+    tmux.send(&["Left"]);
+    let back = tmux.wait_for("10 s back", WAIT, |s| replay_position(s) == Some(at - 10));
+    assert!(back.contains("of roofline"), "{back}");
+    tmux.send(&["Right"]);
+    tmux.wait_for("10 s forward", WAIT, |s| replay_position(s) == Some(at));
+
+    tmux.resize(80, 24);
+    let small = tmux.wait_for("the stacked layout", WAIT, |s| s.contains("more: "));
+    assert!(small.contains("paused") && small.contains("1 Throughput"), "{small}");
+    tmux.resize(30, 8);
+    tmux.wait_for("the too-small line", WAIT, |s| s.contains("terminal too small"));
+    tmux.resize(160, 45);
+    tmux.wait_for("all panes again", WAIT, |s| s.contains("8 Host"));
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("the shell after quitting", WAIT, |s| marker(s, "TTY").is_some());
+    assert_eq!(exited(&screen).as_deref(), Some("0"), "{screen}");
+    assert_eq!(marker(&screen, "TTY").as_deref(), Some("clean"), "{screen}");
 }
 
 /// The position `m:ss` the status line shows after `REPLAY ...x[ paused][ end] `, in seconds.

@@ -14,7 +14,7 @@
 use halo_collectors::Snapshot;
 use halo_collectors::gguf::types::GgmlType;
 use halo_collectors::model::{
-    KvShape, LlamaRates, LlamaServer, ModelProfile, ModelSection, RooflineFigures,
+    KvShape, LlamaRates, LlamaServer, ModelProfile, ModelSection, ReferenceSection, RooflineFigures,
 };
 
 /// KV bytes one token of context adds, for full-context and sliding-window layers.
@@ -154,6 +154,10 @@ pub fn compute(inputs: &RooflineInputs) -> RooflineFigures {
 /// AMD and NVIDIA derive steps, whose figures it reads.
 pub fn derive(_previous: Option<&Snapshot>, current: &mut Snapshot) {
     let mut inputs = RooflineInputs { model: current.model.as_ref(), ..RooflineInputs::default() };
+    let served = served_by(current).is_some();
+    if !served {
+        inputs.generated_tok_s = current.reference.as_ref().and_then(|r| r.decode_tok_s);
+    }
     if let Some((server, rates)) = served_by(current) {
         inputs.decode_steps_per_s = rates.decode_steps_s;
         inputs.generated_tok_s = rates.decode_tok_s;
@@ -182,8 +186,32 @@ pub fn derive(_previous: Option<&Snapshot>, current: &mut Snapshot) {
         inputs.power_w = Some(nvidia_w.iter().sum());
         inputs.power_source = Some("nvidia".to_string());
     }
-    let figures = compute(&inputs);
+    let mut figures = compute(&inputs);
+    // No llama-server decoding: halo-top's own decoder (`--workload reference`) is the decode
+    // on the roofline. It counts the bytes its kernels stream per token itself, exactly.
+    if !served && let Some(reference) = &current.reference {
+        apply_reference(&mut figures, reference);
+    }
     current.derived.roofline = figures;
+}
+
+/// One token per step, `bytes_per_token` read per step; the peak and calibrated ceiling the
+/// model section has, else those the workload resolved at its start.
+fn apply_reference(f: &mut RooflineFigures, r: &ReferenceSection) {
+    f.peak_gbps = f.peak_gbps.or(r.peak_bandwidth_gbps);
+    f.calibrated_gbps = f.calibrated_gbps.or(r.calibrated_read_gbps);
+    f.weight_bytes_per_step = r.weight_bytes;
+    f.kv_bytes_per_step = None;
+    f.bytes_per_step = r.bytes_per_token;
+    f.decode_steps_per_s = r.decode_tok_s;
+    f.tokens_per_step = Some(1.0);
+    f.achieved_gbps = r.decode_tok_s.zip(r.bytes_per_token).map(|(s, b)| achieved_gbps(s, b));
+    f.utilisation_of_peak_percent =
+        f.achieved_gbps.zip(f.peak_gbps).and_then(|(a, p)| percent_of(a, p));
+    f.utilisation_of_calibrated_percent =
+        f.achieved_gbps.zip(f.calibrated_gbps).and_then(|(a, c)| percent_of(a, c));
+    f.ceiling_tok_s =
+        f.peak_gbps.zip(r.bytes_per_token).and_then(|(p, b)| ceiling_tok_s(p, b, 1.0));
 }
 
 /// The llama-server whose model the model section describes: the one reporting that path,

@@ -50,7 +50,8 @@ pub async fn run(mut feed: Feed, remotes: Vec<Remote>) -> Result<()> {
     let mut next_frame = Instant::now();
     while !app.quit {
         if dirty && Instant::now() >= next_frame {
-            terminal.draw(|frame| app.draw(frame))?;
+            let frame = terminal.draw(|frame| app.draw(frame))?;
+            app.area = frame.area;
             dirty = false;
             next_frame = Instant::now() + MIN_FRAME_GAP;
         }
@@ -83,6 +84,7 @@ pub async fn run(mut feed: Feed, remotes: Vec<Remote>) -> Result<()> {
                         }
                     }
                 }
+                Some(Ok(Event::Mouse(mouse))) => dirty |= app.on_mouse(mouse),
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
@@ -90,7 +92,7 @@ pub async fn run(mut feed: Feed, remotes: Vec<Remote>) -> Result<()> {
             },
             _ = fleet_poll.tick(), if app.fleet.is_some() => {
                 if let Some(fleet) = &mut app.fleet {
-                    fleet.poll(app.paused);
+                    fleet.poll(app.view.paused);
                     // Ages and link states move with the clock.
                     dirty = true;
                 }

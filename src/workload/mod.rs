@@ -92,6 +92,9 @@ pub fn start(global: &Global) -> Option<Running> {
                 threads,
                 max_context: 1024,
                 prompt_tokens: global.workload_prompt,
+                // A config file that fails to load is reported by the model source, which
+                // reads the same file; here it only leaves the peak unknown.
+                bandwidth: crate::model_report::bandwidth(global).unwrap_or_default(),
             };
             Some(Running::Reference(reference::workload::ReferenceWorkload::start(options)))
         }

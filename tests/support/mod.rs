@@ -82,6 +82,16 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// Gives the terminal a new size, as a person resizing the window would.
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .cmd()
+            .args(["resize-window", "-t", "t", "-x", &width.to_string(), "-y", &height.to_string()])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success());
+    }
+
     pub fn capture(&self) -> String {
         let out =
             self.cmd().args(["capture-pane", "-p", "-t", "t"]).output().expect("tmux capture-pane");

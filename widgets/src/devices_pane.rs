@@ -5,25 +5,17 @@ use halo_collectors::Snapshot;
 use halo_collectors::model::{AmdgpuCard, AmdgpuCardDerived, NvidiaDevice, SourceStatus};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Block, Paragraph, Row, Table, Widget, Wrap};
+use ratatui::widgets::{Row, Table, Widget};
 
 use crate::format;
-use crate::theme::Theme;
+use crate::pane::{PaneContext, no_data};
 
 /// GPU sources, in the order the pane lists them.
 const GPU_SOURCES: [&str; 2] = ["amdgpu", "nvidia"];
 
-pub struct DevicesPane<'a> {
-    pub snapshot: Option<&'a Snapshot>,
-    pub theme: Theme,
-}
-
-impl DevicesPane<'_> {
-    /// Rows this pane needs to show everything (border and header included).
-    pub fn wanted_height(snapshot: Option<&Snapshot>) -> u16 {
-        let rows = snapshot.map_or(0, |s| rows(s).len());
-        if rows == 0 { 3 } else { rows as u16 + 3 }
-    }
+/// Rows this pane needs to show everything (its header included, borders not).
+pub fn wanted_height(snapshot: &Snapshot) -> u16 {
+    rows(snapshot).len() as u16 + 1
 }
 
 struct DeviceRow {
@@ -52,7 +44,10 @@ fn nvidia_row(d: &NvidiaDevice) -> DeviceRow {
         }
     }
     DeviceRow {
-        name: d.name.clone().unwrap_or_else(|| format!("NVIDIA #{}", d.index)),
+        name: d
+            .name
+            .as_deref()
+            .map_or_else(|| format!("NVIDIA #{}", d.index), format::short_gpu_name),
         busy_percent: d.gpu_busy_percent,
         memory_used_bytes: d.vram_used_bytes,
         memory_total_bytes: d.vram_total_bytes,
@@ -94,7 +89,11 @@ fn amdgpu_row(card: &AmdgpuCard, derived: Option<&AmdgpuCardDerived>) -> DeviceR
         }
     }
     DeviceRow {
-        name: card.identity.marketing_name.clone().unwrap_or_else(|| format!("AMD {}", card.card)),
+        name: card
+            .identity
+            .marketing_name
+            .as_deref()
+            .map_or_else(|| format!("AMD {}", card.card), format::short_gpu_name),
         busy_percent: m.and_then(|m| m.gfx_activity_percent).or(card.gpu_busy_percent),
         memory_used_bytes: used,
         memory_total_bytes: total,
@@ -133,60 +132,57 @@ fn pair<T: Copy>(
     }
 }
 
-impl Widget for &DevicesPane<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let block = Block::bordered().title(" Devices ").title_style(self.theme.title());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        let Some(snapshot) = self.snapshot else { return };
-        let rows = rows(snapshot);
-        if rows.is_empty() {
-            let why: Vec<String> = GPU_SOURCES
-                .iter()
-                .filter_map(|name| {
-                    let status = &snapshot.source(name)?.status;
-                    Some(match status {
-                        SourceStatus::Unavailable { reason } => format!("{name}: {reason}"),
-                        SourceStatus::Failed { error } => format!("{name} failed: {error}"),
-                        SourceStatus::Pending => format!("{name}: waiting for the first reading"),
-                        SourceStatus::Ok => format!("{name}: no devices"),
-                    })
+pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
+    let snapshot = ctx.snapshot;
+    let rows = rows(snapshot);
+    if rows.is_empty() {
+        let why: Vec<String> = GPU_SOURCES
+            .iter()
+            .filter_map(|name| {
+                let status = &snapshot.source(name)?.status;
+                Some(match status {
+                    SourceStatus::Unavailable { reason } => format!("{name}: {reason}"),
+                    SourceStatus::Failed { error } => format!("{name} failed: {error}"),
+                    SourceStatus::Pending => format!("{name}: waiting for the first reading"),
+                    SourceStatus::Ok => format!("{name}: no devices"),
                 })
-                .collect();
-            let text = if why.is_empty() { "no GPU sources".to_string() } else { why.join("; ") };
-            Paragraph::new(format!("no data: {text}")).wrap(Wrap { trim: true }).render(inner, buf);
-            return;
-        }
-        let theme = self.theme;
-        let table_rows = rows.iter().map(|r| {
-            let mhz = |v: Option<u32>| v.map_or_else(|| format::NA.to_string(), |m| m.to_string());
-            let watts =
-                |v: Option<f64>| v.map_or_else(|| format::NA.to_string(), |w| format!("{w:.0}"));
-            Row::new([
-                r.name.clone(),
-                format::percent(r.busy_percent),
-                pair(r.memory_used_bytes, r.memory_total_bytes, "", format::bytes),
-                pair(r.clock_mhz, r.clock_max_mhz, " MHz", mhz),
-                pair(r.power_w, r.power_limit_w, " W", watts),
-                format::celsius(r.temp_c),
-                r.state.clone(),
-            ])
-            .style(theme.utilisation(r.busy_percent))
-        });
-        let widths = [
-            Constraint::Fill(2),
-            Constraint::Length(7),
-            Constraint::Length(20),
-            Constraint::Length(15),
-            Constraint::Length(11),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-        ];
-        Table::new(table_rows, widths)
-            .header(
-                Row::new(["DEVICE", "BUSY", "MEMORY", "CLOCK", "POWER", "TEMP", "STATE"])
-                    .style(theme.title()),
-            )
-            .render(inner, buf);
+            })
+            .collect();
+        let text = if why.is_empty() { "no GPU sources".to_string() } else { why.join("; ") };
+        no_data(&text, area, buf, ctx.theme.dim());
+        return;
     }
+    let theme = ctx.theme;
+    let table_rows = rows.iter().map(|r| {
+        let mhz = |v: Option<u32>| v.map_or_else(|| format::NA.to_string(), |m| m.to_string());
+        let watts =
+            |v: Option<f64>| v.map_or_else(|| format::NA.to_string(), |w| format!("{w:.0}"));
+        Row::new([
+            r.name.clone(),
+            format::percent(r.busy_percent),
+            pair(r.memory_used_bytes, r.memory_total_bytes, "", format::bytes),
+            pair(r.clock_mhz, r.clock_max_mhz, " MHz", mhz),
+            pair(r.power_w, r.power_limit_w, " W", watts),
+            format::celsius(r.temp_c),
+            r.state.clone(),
+        ])
+        .style(theme.utilisation(r.busy_percent))
+    });
+    // Names as wide as the longest (within reason); what is left goes to the state.
+    let name_width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(6).clamp(6, 20);
+    let widths = [
+        Constraint::Length(name_width as u16),
+        Constraint::Length(6),
+        Constraint::Length(16),
+        Constraint::Length(13),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    Table::new(table_rows, widths)
+        .header(
+            Row::new(["DEVICE", "BUSY", "MEMORY", "CLOCK", "POWER", "TEMP", "STATE"])
+                .style(theme.title()),
+        )
+        .render(area, buf);
 }

@@ -10,11 +10,15 @@ use crate::theme::Theme;
 pub const KEYS: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
-    ("p", "pause: freeze the view (live data keeps being collected)"),
-    ("Esc", "close this help"),
+    ("p, Space", "pause: freeze the view (in a replay: pause the replay)"),
+    ("Tab", "focus the next pane (Shift-Tab: the one before)"),
+    ("1-8", "focus a pane by its number; a click focuses too"),
+    ("z, Enter", "zoom: the focused pane full screen, or back"),
+    ("+ -", "longer or shorter time window of the charts"),
+    ("r", "restart the decode drift baseline from now"),
+    ("Esc", "close this help, or leave the zoom"),
     ("↑↓ Enter", "fleet (--remote): select a host, open its dashboard"),
     ("f, Esc", "fleet: back from a host's dashboard to the fleet"),
-    ("Space", "replay: pause or play (p too)"),
     (".", "replay: one snapshot forward, paused"),
     ("← →", "replay: seek 10 s (with Shift: 1 min)"),
     ("[ ]", "replay: half or double speed"),
@@ -29,13 +33,14 @@ impl Widget for &Help {
         // Keys are right-aligned in 9 columns, then two spaces, then the text, inside a border.
         let width =
             KEYS.iter().map(|(_, d)| 9 + 2 + d.chars().count() + 2).max().unwrap_or(0) as u16;
+        let title = " keys · ? or Esc closes ";
         let height = KEYS.len() as u16 + 2;
         let popup = centered(area, width, height);
         Clear.render(popup, buf);
         let lines: Vec<Line> =
             KEYS.iter().map(|(key, what)| Line::from(format!("{key:>9}  {what}"))).collect();
         Paragraph::new(lines)
-            .block(Block::bordered().title(" keys ").title_style(self.theme.title()))
+            .block(Block::bordered().title(title).title_style(self.theme.title()))
             .render(popup, buf);
     }
 }

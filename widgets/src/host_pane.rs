@@ -4,35 +4,36 @@ use halo_collectors::model::HostSection;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, LineGauge, Paragraph, Row, Sparkline, Table, Widget, Wrap};
+use ratatui::widgets::{LineGauge, Paragraph, Row, Sparkline, Table, Widget, Wrap};
 
 use crate::format;
 use crate::history::History;
+use crate::pane::{PaneContext, named_problem, no_data};
 use crate::theme::Theme;
 
-pub struct HostPane<'a> {
-    /// `None` when the host source has no current reading.
-    pub host: Option<&'a HostSection>,
-    /// Why there is no reading, shown in place of the data.
-    pub missing_reason: Option<&'a str>,
-    pub history: &'a History,
-    pub theme: Theme,
+/// The pane's title: the CPU model.
+pub fn title(ctx: &PaneContext) -> Option<String> {
+    ctx.snapshot.host.as_ref()?.cpu_model.clone()
+}
+
+pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
+    let Some(host) = &ctx.snapshot.host else {
+        let why = named_problem(ctx.snapshot, "host").unwrap_or_else(|| "host: no reading".into());
+        no_data(&why, area, buf, ctx.theme.dim());
+        return;
+    };
+    HostPane { host, history: ctx.history, theme: ctx.theme }.render(area, buf);
+}
+
+struct HostPane<'a> {
+    host: &'a HostSection,
+    history: &'a History,
+    theme: Theme,
 }
 
 impl Widget for &HostPane<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let title = match self.host.and_then(|h| h.cpu_model.as_deref()) {
-            Some(model) => format!(" Host · {model} "),
-            None => " Host ".to_string(),
-        };
-        let block = Block::bordered().title(title).title_style(self.theme.title());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        let Some(host) = self.host else {
-            let why = self.missing_reason.unwrap_or("waiting for the first reading");
-            Paragraph::new(format!("no data: {why}")).wrap(Wrap { trim: true }).render(inner, buf);
-            return;
-        };
+    fn render(self, inner: Rect, buf: &mut Buffer) {
+        let host = self.host;
         let [cpu, cores, chart, memory, temps, procs] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),

@@ -1,162 +1,183 @@
-//! The whole screen: header, panes, status line, and the help overlay on top.
+//! The whole screen: header, the panes where [`layout`](crate::layout) puts them, the status
+//! line, and the help overlay on top.
 
 use halo_collectors::Snapshot;
-use halo_collectors::model::{FeedMode, SourceStatus};
+use halo_collectors::model::FeedMode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::Widget;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 
-use crate::devices_pane::DevicesPane;
 use crate::header::Header;
 use crate::help::Help;
 use crate::history::History;
-use crate::host_pane::HostPane;
+use crate::layout::{self, Placement, View};
+use crate::pane::{Pane, PaneContext};
 use crate::status_line::StatusLine;
 use crate::theme::Theme;
+use crate::{
+    devices_pane, host_pane, latency_pane, memory_pane, roofline_pane, speculative_pane,
+    thermal_pane, throughput_pane,
+};
 
 /// Everything the screen shows, borrowed from the app for one frame.
 pub struct Screen<'a> {
     pub snapshot: Option<&'a Snapshot>,
     pub history: &'a History,
     pub mode: &'a FeedMode,
-    pub paused: bool,
-    pub show_help: bool,
+    pub view: View,
     pub theme: Theme,
+}
+
+impl Screen<'_> {
+    /// Where the panes are on a screen of `area` (the app maps mouse clicks with it).
+    pub fn placement(&self, area: Rect) -> Placement {
+        if layout::too_small(area) {
+            return Placement::default();
+        }
+        layout::place(body(area), &self.view, self.snapshot)
+    }
+}
+
+fn body(area: Rect) -> Rect {
+    let [_, body, _] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
+            .areas(area);
+    body
 }
 
 impl Widget for &Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let devices_height = DevicesPane::wanted_height(self.snapshot);
-        let [header, body, devices, status] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(devices_height),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        Header { snapshot: self.snapshot, theme: self.theme }.render(header, buf);
-        let missing_reason = self.snapshot.and_then(|s| match &s.source("host")?.status {
-            SourceStatus::Unavailable { reason } => Some(reason.as_str()),
-            SourceStatus::Failed { error } => Some(error.as_str()),
-            _ => None,
-        });
-        HostPane {
-            host: self.snapshot.and_then(|s| s.host.as_ref()),
-            missing_reason,
-            history: self.history,
-            theme: self.theme,
+        if layout::too_small(area) {
+            let text = format!(
+                "terminal too small: {}×{}, halo-top needs {}×{}",
+                area.width,
+                area.height,
+                layout::MIN_WIDTH,
+                layout::MIN_HEIGHT
+            );
+            Line::from(text).render(Rect { height: area.height.min(1), ..area }, buf);
+            return;
         }
-        .render(body, buf);
-        DevicesPane { snapshot: self.snapshot, theme: self.theme }.render(devices, buf);
+        let [header, _, status] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
+                .areas(area);
+        Header { snapshot: self.snapshot, theme: self.theme }.render(header, buf);
         StatusLine {
             snapshot: self.snapshot,
             mode: self.mode,
-            paused: self.paused,
+            view: &self.view,
             theme: self.theme,
         }
         .render(status, buf);
-        if self.show_help {
+        let placement = self.placement(area);
+        match self.snapshot {
+            None => {
+                Paragraph::new("waiting for the first snapshot…")
+                    .style(self.theme.dim())
+                    .render(body(area), buf);
+            }
+            Some(snapshot) => {
+                let ctx = PaneContext {
+                    snapshot,
+                    history: self.history,
+                    window: self.history.window(snapshot, self.view.window_ms),
+                    theme: self.theme,
+                };
+                for (pane, rect) in &placement.panes {
+                    let focused = *pane == self.view.focused;
+                    let zoomed = self.view.zoomed;
+                    PaneView { pane: *pane, ctx, focused, zoomed }.render(*rect, buf);
+                }
+            }
+        }
+        self.hidden_line(&placement, buf);
+        if self.view.show_help {
             Help { theme: self.theme }.render(area, buf);
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_support::{host_snapshot, render};
-    use halo_collectors::model::ReplayState;
+/// One pane in its bordered box, numbered and titled; thick borders when focused.
+pub struct PaneView<'a> {
+    pub pane: Pane,
+    pub ctx: PaneContext<'a>,
+    pub focused: bool,
+    pub zoomed: bool,
+}
 
-    fn screen_text(
-        width: u16,
-        height: u16,
-        snapshot: Option<&Snapshot>,
-        mode: &FeedMode,
-        help: bool,
-    ) -> String {
-        let mut history = History::new(100);
-        if let Some(s) = snapshot {
-            history.push(s);
-        }
-        let screen = Screen {
-            snapshot,
-            history: &history,
-            mode,
-            paused: false,
-            show_help: help,
-            theme: Theme::PLAIN,
+impl Widget for &PaneView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (pane, ctx, theme) = (self.pane, &self.ctx, self.ctx.theme);
+        let detail = match pane {
+            Pane::Throughput => throughput_pane::title(ctx),
+            Pane::Host => host_pane::title(ctx),
+            _ => None,
         };
-        render(width, height, &screen)
-    }
-
-    #[test]
-    fn live_screen_at_80x24() {
-        insta::assert_snapshot!(screen_text(
-            80,
-            24,
-            Some(&host_snapshot()),
-            &FeedMode::Live,
-            false
-        ));
-    }
-
-    #[test]
-    fn live_screen_at_120x40() {
-        insta::assert_snapshot!(screen_text(
-            120,
-            40,
-            Some(&host_snapshot()),
-            &FeedMode::Live,
-            false
-        ));
-    }
-
-    #[test]
-    fn help_overlay_at_80x24() {
-        insta::assert_snapshot!(screen_text(80, 24, Some(&host_snapshot()), &FeedMode::Live, true));
-    }
-
-    #[test]
-    fn replay_with_a_failed_host_source() {
-        let mut s = host_snapshot();
-        s.host = None;
-        s.sources[0].status =
-            SourceStatus::Failed { error: "/proc/stat: permission denied".into() };
-        let mode = FeedMode::Replay(ReplayState { speed: 4.0, ended: true, ..Default::default() });
-        insta::assert_snapshot!(screen_text(80, 24, Some(&s), &mode, false));
-    }
-
-    #[test]
-    fn nvidia_devices_at_120x40() {
-        let mut s = host_snapshot();
-        s.nvidia = Some(crate::test_support::nvidia_section());
-        s.sources[1].status = SourceStatus::Ok;
-        insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));
-    }
-
-    #[test]
-    fn strix_halo_beside_an_nvidia_card_at_120x40() {
-        let mut s = host_snapshot();
-        s.amdgpu = Some(crate::test_support::strix_halo_load());
-        s.nvidia = Some(crate::test_support::nvidia_section());
-        s.sources[1].status = SourceStatus::Ok;
-        insta::assert_snapshot!(screen_text(120, 40, Some(&s), &FeedMode::Live, false));
-    }
-
-    #[test]
-    fn before_the_first_snapshot() {
-        insta::assert_snapshot!(screen_text(80, 24, None, &FeedMode::Live, false));
-    }
-
-    #[test]
-    fn tiny_and_empty_terminals_do_not_panic() {
-        let s = host_snapshot();
-        for (w, h) in [(0, 0), (1, 1), (20, 5), (5, 20), (300, 2)] {
-            screen_text(w, h, Some(&s), &FeedMode::Live, true);
+        let mut title = format!(" {} {} ", pane.number(), pane.title());
+        if let Some(detail) = detail {
+            title = format!("{title}· {detail} ");
         }
-        insta::assert_snapshot!(
-            "zero_by_zero",
-            screen_text(0, 0, Some(&s), &FeedMode::Live, false)
-        );
+        let mut block = Block::bordered()
+            .title(Span::styled(title, theme.title()))
+            .border_type(if self.focused { BorderType::Thick } else { BorderType::Plain });
+        if self.focused {
+            block = block.border_style(theme.focused_border());
+            if self.zoomed {
+                block = block.title_bottom(Line::from(" z: all panes ").right_aligned());
+            }
+        }
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        match pane {
+            Pane::Throughput => throughput_pane::render(ctx, inner, buf),
+            Pane::Roofline => roofline_pane::render(ctx, inner, buf),
+            Pane::Thermal => thermal_pane::render(ctx, inner, buf),
+            Pane::Speculative => speculative_pane::render(ctx, inner, buf),
+            Pane::Memory => memory_pane::render(ctx, inner, buf),
+            Pane::Latency => latency_pane::render(ctx, inner, buf),
+            Pane::Devices => devices_pane::render(ctx, inner, buf),
+            Pane::Host => host_pane::render(ctx, inner, buf),
+        }
     }
 }
+
+impl Screen<'_> {
+    /// `more: 4 Spec  5 Mem …` under a stacked or zoomed body.
+    fn hidden_line(&self, placement: &Placement, buf: &mut Buffer) {
+        let Some(line) = placement.hidden_line else { return };
+        if placement.hidden.is_empty() {
+            return;
+        }
+        buf.set_stringn(
+            line.x,
+            line.y,
+            layout::hidden_prefix(),
+            line.width as usize,
+            self.theme.dim(),
+        );
+        for (pane, rect) in &placement.hidden {
+            buf.set_stringn(
+                rect.x,
+                rect.y,
+                layout::hidden_label(*pane),
+                rect.width as usize,
+                ratatui::style::Style::default(),
+            );
+        }
+        let used = placement.hidden.last().map_or(line.x, |(_, r)| r.right());
+        let hint = "  (Tab, 1-8: focus · z: zoom)";
+        if used + hint.len() as u16 <= line.right() {
+            Paragraph::new(hint)
+                .style(self.theme.dim())
+                .wrap(Wrap { trim: false })
+                .render(Rect { x: used, width: line.right() - used, ..line }, buf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

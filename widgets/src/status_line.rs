@@ -9,13 +9,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::format;
+use crate::layout::View;
 use crate::theme::{Level, Theme};
 
 pub struct StatusLine<'a> {
     pub snapshot: Option<&'a Snapshot>,
     pub mode: &'a FeedMode,
-    /// The view is frozen by the user (`p`).
-    pub paused: bool,
+    /// Whether the view is frozen (`p`), and the charts' time window.
+    pub view: &'a View,
     pub theme: Theme,
 }
 
@@ -44,7 +45,7 @@ impl Widget for &StatusLine<'_> {
                 }
             }
         }
-        if self.paused {
+        if self.view.paused {
             spans.push(Span::styled("PAUSED", theme.highlight()));
             spans.push(Span::raw(" "));
         }
@@ -55,23 +56,40 @@ impl Widget for &StatusLine<'_> {
                 format::percent(s.derived.own_cpu_percent),
                 format::bytes(own_rss)
             )));
+            spans.push(Span::styled("│ ", theme.dim()));
+            spans.push(Span::raw(format!(
+                "every {} · window {} ",
+                format::interval_ms(s.interval_ms),
+                format::span_ms(self.view.window_ms)
+            )));
             for source in &s.sources {
+                let name = source.name.replace("llama:http://", "llama:");
                 let (text, level) = match &source.status {
-                    SourceStatus::Ok => (format!("{} ok", source.name), Level::Normal),
-                    SourceStatus::Pending => (format!("{} …", source.name), Level::Unknown),
+                    SourceStatus::Ok => (format!("{name} ok"), Level::Normal),
+                    SourceStatus::Pending => (format!("{name} …"), Level::Unknown),
                     SourceStatus::Unavailable { reason } => {
-                        (format!("{} unavailable ({reason})", source.name), Level::Unknown)
+                        (format!("{name} unavailable ({})", shortened(reason)), Level::Unknown)
                     }
                     SourceStatus::Failed { error } => {
-                        (format!("{} FAILED ({error})", source.name), Level::Critical)
+                        (format!("{name} FAILED ({})", shortened(error)), Level::Critical)
                     }
                 };
-                spans.push(Span::styled("│", theme.dim()));
-                spans.push(Span::styled(text, theme.level(level)));
+                spans.push(Span::styled("│ ", theme.dim()));
+                spans.push(Span::styled(format!("{text} "), theme.level(level)));
             }
         }
         Line::from(spans).render(area, buf);
     }
+}
+
+/// A reason short enough to leave room for the other sources (the panes give it in full).
+fn shortened(reason: &str) -> String {
+    const MAX: usize = 40;
+    if reason.chars().count() <= MAX {
+        return reason.to_string();
+    }
+    let cut: String = reason.chars().take(MAX - 1).collect();
+    format!("{cut}…")
 }
 
 fn trim_speed(speed: f64) -> String {

@@ -9,6 +9,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::Widget;
 
+use crate::history::History;
+
 /// A Strix Halo box decoding with llama-server: numbers in the range of the spec's readings.
 pub fn host_snapshot() -> Snapshot {
     let mut s = Snapshot::new(42, 1_795_000_000_000, 42_000, 1000);
@@ -106,6 +108,31 @@ pub fn nvidia_section() -> NvidiaSection {
             },
         ],
     }
+}
+
+/// The snapshots of a committed session file (`fixtures/sessions/NAME.ndjson`), without its
+/// header and footer lines.
+pub fn session(name: &str) -> Vec<Snapshot> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/sessions")
+        .join(format!("{name}.ndjson"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.starts_with("{\"header\"") && !l.starts_with("{\"footer\""))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}
+
+/// A session played into a history up to snapshot `upto` (all of it with `None`), as the
+/// dashboard would have it: the history and the snapshot on screen.
+pub fn played(name: &str, upto: Option<usize>) -> (History, Snapshot) {
+    let snapshots = session(name);
+    let end = upto.unwrap_or(snapshots.len() - 1);
+    let mut history = History::default();
+    for s in &snapshots[..=end] {
+        history.push(s);
+    }
+    (history, snapshots[end].clone())
 }
 
 /// Renders `widget` into a `width`×`height` test terminal and returns its text, one quoted

@@ -2,6 +2,7 @@
 //! the numbers are always printed, and critical values are also bold.
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -68,5 +69,45 @@ impl Theme {
             Some(c) if c >= 80.0 => Level::Warn,
             Some(_) => Level::Normal,
         })
+    }
+
+    /// How close decode runs to the roofline. Public llama.cpp figures on Strix Halo sit at
+    /// 65–90 % of the peak; above 100 % is impossible, so the inputs are wrong (a bug to look at).
+    pub fn roofline(&self, percent: Option<f64>) -> Style {
+        self.level(match percent {
+            None => Level::Unknown,
+            Some(p) if p > 100.0 => Level::Critical,
+            Some(p) if p >= 65.0 => Level::Normal,
+            Some(p) if p >= 30.0 => Level::Warn,
+            Some(_) => Level::Unknown,
+        })
+    }
+
+    /// The border of the focused pane: thick lines say it without colour, colour adds to it.
+    pub fn focused_border(&self) -> Style {
+        if self.color { Style::default().fg(Color::Yellow) } else { Style::default() }
+    }
+
+    /// The n-th line of a chart. Colour tells them apart where there is colour; the marker
+    /// (braille, dot, half block, block) does without it.
+    pub fn trace(&self, n: usize) -> (Style, Marker) {
+        const COLORS: [Color; 4] = [Color::Cyan, Color::Magenta, Color::Yellow, Color::Green];
+        const MARKERS: [Marker; 4] = [Marker::Braille, Marker::Dot, Marker::Bar, Marker::Block];
+        let style = if self.color {
+            Style::default().fg(COLORS[n % COLORS.len()])
+        } else {
+            Style::default()
+        };
+        (style, MARKERS[n % MARKERS.len()])
+    }
+}
+
+/// The character a legend shows for a chart marker.
+pub fn marker_symbol(marker: Marker) -> &'static str {
+    match marker {
+        Marker::Dot => "•",
+        Marker::Bar => "▄",
+        Marker::Block => "█",
+        _ => "⠶",
     }
 }

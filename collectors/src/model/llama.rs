@@ -253,4 +253,16 @@ pub struct Percentiles {
     pub p90: Option<f64>,
     pub p99: Option<f64>,
     pub max: Option<f64>,
+    /// The histogram itself, for the dashboard: counts in log-spaced buckets (each upper bound
+    /// twice the one before), from the first non-empty bucket to the last.
+    #[serde(default)]
+    pub buckets: Vec<LatencyBucket>,
+}
+
+/// One bucket of a latency histogram: the values above the previous bucket's bound, up to
+/// `upper_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    pub upper_ms: f64,
+    pub count: u64,
 }

@@ -57,6 +57,12 @@ pub struct ReferenceSection {
     /// `bytes_per_token × decode_tok_s`, in 1e9 bytes per second.
     #[serde(default)]
     pub effective_gb_s: Option<f64>,
+    /// The bandwidths the roofline compares it with (`--peak-bw`, the known platform or the
+    /// config file; the calibrated read ceiling), resolved when the workload started.
+    #[serde(default)]
+    pub peak_bandwidth_gbps: Option<f64>,
+    #[serde(default)]
+    pub calibrated_read_gbps: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -221,3 +221,29 @@ fn derive_reads_the_server_the_apu_and_the_power() {
     assert!((r.joules_per_token.unwrap() - 88.165 / 40.0).abs() < 1e-12);
     assert_eq!(r.power_source.as_deref(), Some("amdgpu socket"));
 }
+
+#[test]
+fn without_a_server_the_reference_decoder_is_on_the_roofline() {
+    let mut s = Snapshot::new(0, 0, 0, 1000);
+    s.reference = Some(ReferenceSection {
+        weight_bytes: Some(1_500_000_000),
+        bytes_per_token: Some(1.6e9),
+        decode_tok_s: Some(20.0),
+        peak_bandwidth_gbps: Some(256.0),
+        ..ReferenceSection::default()
+    });
+    derive(None, &mut s);
+    let f = &s.derived.roofline;
+    assert_eq!(f.bytes_per_step, Some(1.6e9));
+    assert_eq!(f.tokens_per_step, Some(1.0));
+    assert_eq!(f.achieved_gbps, Some(32.0));
+    assert_eq!(f.utilisation_of_peak_percent, Some(12.5));
+    assert_eq!(f.ceiling_tok_s, Some(160.0));
+    assert_eq!(f.utilisation_of_calibrated_percent, None, "no calibration: unknown");
+
+    // Before its first token: bytes known, rates unknown (not 0).
+    s.reference.as_mut().unwrap().decode_tok_s = None;
+    derive(None, &mut s);
+    let f = &s.derived.roofline;
+    assert_eq!((f.achieved_gbps, f.utilisation_of_peak_percent), (None, None));
+}

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use halo_collectors::model::{LlamaLoadReading, Percentiles};
+use halo_collectors::model::{LatencyBucket, LlamaLoadReading, Percentiles};
 use hdrhistogram::Histogram;
 
 use super::stream::Outcome;
@@ -113,7 +113,22 @@ fn percentiles_ms(h: &Histogram<u64>) -> Percentiles {
         p90: ms(h.value_at_quantile(0.90)),
         p99: ms(h.value_at_quantile(0.99)),
         max: ms(h.max()),
+        buckets: log_buckets(h),
     }
+}
+
+/// The histogram in buckets whose bounds double from 16 µs, without the empty ones at either end.
+fn log_buckets(h: &Histogram<u64>) -> Vec<LatencyBucket> {
+    let buckets: Vec<LatencyBucket> = h
+        .iter_log(16, 2.0)
+        .map(|v| LatencyBucket {
+            upper_ms: v.value_iterated_to() as f64 / 1000.0,
+            count: v.count_since_last_iteration(),
+        })
+        .collect();
+    let first = buckets.iter().position(|b| b.count > 0).unwrap_or(buckets.len());
+    let last = buckets.iter().rposition(|b| b.count > 0).map_or(first, |i| i + 1);
+    buckets[first..last.max(first)].to_vec()
 }
 
 /// A few lines for people, printed when a run ends.
@@ -156,4 +171,29 @@ pub fn report(r: &LlamaLoadReading) -> String {
         out += &format!("  last error: {e}\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_double_and_hold_every_value() {
+        let mut h = histogram();
+        for (us, n) in [(70, 10), (45_000, 5), (90_000, 1)] {
+            h.record_n(us, n).unwrap();
+        }
+        let buckets = log_buckets(&h);
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 16);
+        assert!(buckets.first().unwrap().count == 10 && buckets.last().unwrap().count == 1);
+        assert!(
+            buckets.first().unwrap().upper_ms >= 0.070 && buckets.first().unwrap().upper_ms < 0.140
+        );
+        assert!(buckets.last().unwrap().upper_ms >= 90.0);
+        for pair in buckets.windows(2) {
+            let ratio = pair[1].upper_ms / pair[0].upper_ms;
+            assert!((1.9..2.1).contains(&ratio), "{buckets:?}");
+        }
+        assert!(log_buckets(&histogram()).is_empty());
+    }
 }

@@ -23,6 +23,8 @@ pub struct WorkloadOptions {
     pub max_context: usize,
     /// Prompt tokens fed at the start of each context (0: none).
     pub prompt_tokens: usize,
+    /// What the roofline compares the decoder's GB/s with.
+    pub bandwidth: crate::model_report::Bandwidth,
 }
 
 /// What the decoder thread has measured since the source last looked.
@@ -215,6 +217,8 @@ impl Source for ReferenceSource {
             context_resets_total: info.resets_total,
             context_tokens: info.context_tokens,
             context_max_tokens: self.options.max_context as u64,
+            peak_bandwidth_gbps: self.options.bandwidth.peak_gbps,
+            calibrated_read_gbps: self.options.bandwidth.calibrated_read_gbps,
             ..ReferenceSection::default()
         };
         drop(info);
