@@ -216,6 +216,11 @@ pub enum Command {
         #[arg(long, env = "HALO_TOP_REPS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         reps: u64,
     },
+    /// Measure llama-bench and llama-server configurations (KV types, batch sizes, threads,
+    /// depths, parallel slots, speculation) one at a time, place each on the bandwidth roofline,
+    /// and write NDJSON results, a table, Pareto fronts and plots. Resumes an interrupted sweep;
+    /// --import reads existing llama-bench output; --report renders a results file.
+    Sweep(crate::sweep::SweepArgs),
     /// Run the collectors without a dashboard and serve them over HTTP: /metrics (Prometheus),
     /// /snapshot (JSON), /stream (NDJSON, for other halo-top instances' --remote) and /health.
     Serve {

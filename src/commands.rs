@@ -94,6 +94,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Calibrate { array_mib, max_threads, reps }) => {
             calibrate::run(cli.global.roofline.config.as_deref(), array_mib, max_threads, reps)?;
         }
+        Some(Command::Sweep(args)) => return crate::sweep::run(&cli.global, &args).await,
         Some(Command::Soak { output, duration, warmup, max_drift, progress }) => {
             let args = soak::SoakArgs {
                 output,
@@ -104,8 +105,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             };
             return soak::run(&cli.global, args).await;
         }
-        Some(Command::Report { file, out }) => return report::run(&file, out.as_deref()),
+        Some(Command::Report { file, out }) => {
+            // A sweep's results file gets the sweep's report (table, Pareto fronts, plots).
+            if crate::sweep::results::is_sweep_file(&file) {
+                return crate::sweep::report::run(&file, out.as_deref());
+            }
+            return report::run(&file, out.as_deref());
+        }
         Some(Command::Export { file, format, output }) => {
+            if crate::sweep::results::is_sweep_file(&file) {
+                return crate::sweep::report::export(&file, format, output.as_deref());
+            }
             return export::run(&file, format, output.as_deref());
         }
         Some(Command::Replay { file, speed, from }) => {

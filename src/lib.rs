@@ -25,6 +25,7 @@ pub mod session;
 pub mod shutdown;
 pub mod soak;
 pub mod sources;
+pub mod sweep;
 pub mod synth;
 pub mod tui;
 pub mod workload;
