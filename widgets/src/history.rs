@@ -205,6 +205,10 @@ impl History {
         for history in &mut self.servers {
             if history.url == REFERENCE_ROW {
                 let reference = snapshot.reference.as_ref();
+                // The model's name is known once the decoder has made or loaded it.
+                if let Some(name) = reference.and_then(|r| r.model_name.as_deref()) {
+                    history.label = format!("reference decoder · {name}");
+                }
                 let decode = reference.and_then(|r| r.decode_tok_s);
                 history.decode_tok_s.push(t, decode);
                 history.prefill_tok_s.push(t, reference.and_then(|r| r.prompt_tok_s));

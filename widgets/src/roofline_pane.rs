@@ -18,13 +18,16 @@ use crate::theme::marker_symbol;
 pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
     let s = ctx.snapshot;
     let r = &s.derived.roofline;
-    if s.model.is_none() && r.counter_dram_gbps.is_none() {
+    // Bytes per step come from the model section (a served model) or from halo-top's own
+    // reference decoder, which counts them itself.
+    let modelled = r.bytes_per_step.is_some();
+    if !modelled && r.counter_dram_gbps.is_none() {
         no_data(&model_problem(s), area, buf, ctx.theme.dim());
         return;
     }
     let theme = ctx.theme;
     let mut lines = vec![headline(ctx, r)];
-    if s.model.is_some() {
+    if modelled {
         lines.push(Line::from(format!(
             "{} of {} peak",
             format::with_unit(r.achieved_gbps, "GB/s"),
@@ -43,14 +46,15 @@ pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
     if r.counter_dram_saturated == Some(true) {
         dram += " (at the u16 top: a floor)";
     }
-    if s.model.is_some() {
+    if modelled {
         dram += &format!(", model {}", format::num(r.achieved_gbps));
     }
     lines.push(Line::from(dram));
-    if s.model.is_some() {
+    if modelled {
         let busy: Vec<u64> =
             s.derived.llama.iter().filter_map(|l| l.busy_sequence_tokens).collect();
-        let context = (!busy.is_empty()).then(|| busy.iter().sum::<u64>());
+        let reference = s.reference.as_ref().map(|r| r.context_tokens);
+        let context = (!busy.is_empty()).then(|| busy.iter().sum::<u64>()).or(reference);
         lines.push(Line::from(format!(
             "ceiling {} at ctx {}",
             format::with_unit(r.ceiling_tok_s, "tok/s"),
@@ -61,7 +65,7 @@ pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
     if let Some(source) = &r.power_source {
         energy += &format!(" ({source})");
     }
-    if s.model.is_some() {
+    if modelled {
         energy = format!("{}/step · {energy}", format::bytes(r.bytes_per_step.map(|b| b as u64)));
     }
     lines.push(Line::from(energy));
@@ -100,15 +104,13 @@ fn headline<'a>(ctx: &PaneContext, r: &RooflineFigures) -> Line<'a> {
     let style = ctx.theme.roofline(percent).add_modifier(Modifier::BOLD);
     let mut spans =
         vec![Span::styled(format!("decode at {} of roofline", format::percent(percent)), style)];
-    let why = match (percent, s.model.as_ref()) {
-        (Some(p), _) if p > 100.0 => Some("above the peak: check the model and --peak-bw".into()),
-        (Some(_), _) => None,
-        (None, None) => Some(model_problem(s)),
-        (None, Some(m)) if m.peak_bandwidth_gbps.is_none() => {
-            Some("peak bandwidth unknown (--peak-bw)".into())
-        }
-        (None, Some(_)) if s.llama.is_empty() => Some(llama_problem(s)),
-        (None, Some(_)) => Some("no decode rate yet".into()),
+    let why = match percent {
+        Some(p) if p > 100.0 => Some("above the peak: check the model and --peak-bw".into()),
+        Some(_) => None,
+        None if r.bytes_per_step.is_none() => Some(model_problem(s)),
+        None if r.peak_gbps.is_none() => Some("peak bandwidth unknown (--peak-bw)".into()),
+        None if s.llama.is_empty() && s.reference.is_none() => Some(llama_problem(s)),
+        None => Some("no decode rate yet".into()),
     };
     if let Some(why) = why {
         spans.push(Span::styled(format!(" · {why}"), ctx.theme.dim()));

@@ -34,7 +34,8 @@ pub fn render(ctx: &PaneContext, area: Rect, buf: &mut Buffer) {
         lines.extend(server_lines(ctx, server, i, wide));
     }
     // The server that is gone says why (its source's status).
-    if ctx.snapshot.llama.is_empty() {
+    let any_server = servers.iter().any(|s| s.url != crate::history::REFERENCE_ROW);
+    if ctx.snapshot.llama.is_empty() && any_server {
         lines.push(Line::styled(llama_problem(ctx.snapshot), ctx.theme.dim()));
     }
     let text_height = (lines.len() as u16).min(area.height.saturating_sub(4).max(lines_per_server));

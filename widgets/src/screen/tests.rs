@@ -145,3 +145,19 @@ fn strix_halo_beside_an_nvidia_card() {
     let live = FeedMode::Live;
     insta::assert_snapshot!(screen_text(160, 45, Some(&s), &history, &live, View::default()));
 }
+
+/// A real recording of `--workload reference` (the lent GPU machine's CPU, 8 threads): the
+/// decoder is the throughput row, the roofline's decode and the latency pane's subject.
+#[test]
+fn the_reference_decoder_fills_throughput_roofline_and_latency() {
+    let (history, snapshot) = played("reference-decoder", None);
+    let text = screen_text(160, 45, Some(&snapshot), &history, &FeedMode::Live, View::default());
+    let reference = snapshot.reference.as_ref().unwrap();
+    assert!(text.contains("reference decoder · synthetic TinyLlama"), "{text}");
+    let decode = format!("decode {} tok/s", crate::format::num(reference.decode_tok_s));
+    assert!(text.contains(&decode), "{decode}\n{text}");
+    let gbps = snapshot.derived.roofline.achieved_gbps.unwrap();
+    assert!(text.contains(&crate::format::sig3(gbps)), "{gbps}\n{text}");
+    assert!(text.contains("token ms: p50"), "{text}");
+    insta::assert_snapshot!(text);
+}
