@@ -380,3 +380,15 @@ fn tensor_sizes_that_add_past_u64_saturate() {
     assert!(p.profile.weight_bytes >= most_bytes, "{}", p.profile.weight_bytes);
     assert!(p.profile.dense_weight_bytes <= p.profile.weight_bytes);
 }
+
+/// A corrupt header claiming 33 554 481 layers (found by the fuzzer: it took 7 s and 5 GB of
+/// per-layer vectors) is profiled without its KV cache, with a note saying why.
+#[test]
+fn an_implausible_layer_count_is_noted_not_walked() {
+    let slow = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/gguf_header/timeout-fd543725d0f96e2cc21765d0b1c63407a5168e53");
+    let p = profile_file(&slow).unwrap();
+    assert!(p.profile.kv.is_none());
+    let notes = &p.profile.notes;
+    assert!(notes.iter().any(|n| n.contains("block_count 33554481")), "{notes:?}");
+}
