@@ -107,7 +107,9 @@ pub fn profile(header: &GgufHeader) -> (ModelProfile, Vec<TensorSummary>) {
 
     let understood = meta.arch.is_some() && meta.arch_u64("block_count").is_some();
     p.weight_bytes_per_step = if understood {
-        p.dense_weight_bytes + p.lookup_row_bytes + expert_share(&p, &mut notes)
+        // Saturating like the totals above: a corrupt header's sizes can add past u64.
+        let experts = expert_share(&p, &mut notes);
+        p.dense_weight_bytes.saturating_add(p.lookup_row_bytes).saturating_add(experts)
     } else {
         notes.push(match meta.arch {
             Some(arch) => format!("architecture {arch:?} has no {arch}.block_count: counted as dense, all weights read every step"),
@@ -126,7 +128,8 @@ fn expert_share(p: &ModelProfile, notes: &mut Vec<String>) -> u64 {
         return 0;
     }
     match (p.expert_count, p.expert_used_count) {
-        (Some(count), Some(used)) if used <= count => {
+        // `count > 0`: a header with expert_count 0 would divide by zero.
+        (Some(count), Some(used)) if used <= count && count > 0 => {
             (u128::from(p.expert_weight_bytes) * u128::from(used) / u128::from(count)) as u64
         }
         _ => {

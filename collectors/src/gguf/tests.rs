@@ -392,3 +392,14 @@ fn an_implausible_layer_count_is_noted_not_walked() {
     let notes = &p.profile.notes;
     assert!(notes.iter().any(|n| n.contains("block_count 33554481")), "{notes:?}");
 }
+
+/// Dense + lookup + expert bytes per step that add past u64 (a fuzzer's header) saturate
+/// instead of wrapping into a small, wrong figure.
+#[test]
+fn bytes_per_step_that_add_past_u64_saturate() {
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/gguf_header/crash-9d3404eca7b40fa37a22846c6266b6b02d88f581");
+    let p = profile_file(&crash).unwrap().profile;
+    assert!(p.weight_bytes_per_step >= p.dense_weight_bytes, "{p:?}");
+    assert!(p.weight_bytes_per_step >= p.lookup_row_bytes, "{p:?}");
+}
