@@ -273,15 +273,16 @@ fn kv_shape(meta: &Meta, notes: &mut Vec<String>) -> Option<KvShape> {
             notes.push("no attention.key_length and no embedding_length/head_count: the KV cache is not counted".into());
             return None;
         };
-        let (k, v) = (kv_heads[il] * k_len, kv_heads[il] * v_len);
+        // Saturating: a corrupt header's head counts and lengths can multiply past u64.
+        let (k, v) = (kv_heads[il].saturating_mul(k_len), kv_heads[il].saturating_mul(v_len));
         if swa.as_ref().is_some_and(|s| s[il]) {
             shape.window_layers += 1;
-            shape.window_k_elements_per_token += k;
-            shape.window_v_elements_per_token += v;
+            shape.window_k_elements_per_token = shape.window_k_elements_per_token.saturating_add(k);
+            shape.window_v_elements_per_token = shape.window_v_elements_per_token.saturating_add(v);
         } else {
             shape.full_layers += 1;
-            shape.full_k_elements_per_token += k;
-            shape.full_v_elements_per_token += v;
+            shape.full_k_elements_per_token = shape.full_k_elements_per_token.saturating_add(k);
+            shape.full_v_elements_per_token = shape.full_v_elements_per_token.saturating_add(v);
         }
     }
     Some(shape)

@@ -403,3 +403,13 @@ fn bytes_per_step_that_add_past_u64_saturate() {
     assert!(p.weight_bytes_per_step >= p.dense_weight_bytes, "{p:?}");
     assert!(p.weight_bytes_per_step >= p.lookup_row_bytes, "{p:?}");
 }
+
+/// KV elements per token that multiply and add past u64 (a fuzzer's header) saturate.
+#[test]
+fn kv_elements_that_add_past_u64_saturate() {
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/gguf_header/crash-dcb16d858dfb73efc7a72e84435f168624bc7e33");
+    let p = profile_file(&crash).unwrap().profile;
+    let kv = p.kv.expect("a KV shape, however implausible");
+    assert_eq!(kv.full_v_elements_per_token, u64::MAX, "{kv:?}");
+}
