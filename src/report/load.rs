@@ -12,6 +12,8 @@ use crate::session::{Header, SessionIndex};
 use crate::soak::metrics::{self, Extract};
 use crate::soak::verdict::Tracker;
 
+use super::traces::Traces;
+
 /// What one snapshot contributes.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -44,6 +46,14 @@ impl Loaded {
         let mut t = Tracker::new(self.warmup_s());
         for r in &self.rows {
             t.push_extract(r.seq, r.mono_ms, r.extract.clone());
+        }
+        t
+    }
+
+    pub fn traces(&self) -> Traces {
+        let mut t = Traces::default();
+        for r in &self.rows {
+            t.push_extract(r.mono_ms, &r.extract);
         }
         t
     }

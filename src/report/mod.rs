@@ -7,6 +7,7 @@
 
 pub mod load;
 pub mod plots;
+pub mod traces;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -18,8 +19,9 @@ use anyhow::{Context, Result};
 
 use crate::soak::metrics;
 use crate::soak::summary;
-use crate::soak::verdict::{Tracker, Verdict};
+use crate::soak::verdict::Verdict;
 use load::Loaded;
+use traces::Traces;
 
 pub fn run(path: &Path, out: Option<&Path>) -> Result<ExitCode> {
     let dir = out.map_or_else(|| default_dir(path), Path::to_path_buf);
@@ -45,22 +47,22 @@ fn default_dir(path: &Path) -> PathBuf {
 /// Writes `verdict.txt`, `report.md` and the plots into `dir`; returns the file names.
 pub fn write(loaded: &Loaded, dir: &Path) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tracker = loaded.tracker();
-    let verdict = tracker.verdict();
+    let verdict = loaded.tracker().verdict();
+    let traces = loaded.traces();
     let interval_s = loaded.header().interval_ms as f64 / 1000.0;
-    let stems = plots::draw_all(&tracker, interval_s, loaded.warmup_s(), dir)?;
+    let stems = plots::draw_all(&traces, interval_s, loaded.warmup_s(), dir)?;
     let save = |name: &str, text: String| {
         let p = dir.join(name);
         std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
     };
     save("verdict.txt", summary::text(&verdict))?;
-    save("report.md", markdown(loaded, &tracker, &verdict, &stems))?;
+    save("report.md", markdown(loaded, &traces, &verdict, &stems))?;
     let mut written = vec!["verdict.txt".to_string(), "report.md".to_string()];
     written.extend(stems.iter().flat_map(|s| [format!("{s}.svg"), format!("{s}.png")]));
     Ok(written)
 }
 
-fn markdown(loaded: &Loaded, tracker: &Tracker, verdict: &Verdict, stems: &[String]) -> String {
+fn markdown(loaded: &Loaded, traces: &Traces, verdict: &Verdict, stems: &[String]) -> String {
     let h = loaded.header();
     let name = loaded.index.path.file_name().map_or("session".into(), |n| n.to_string_lossy());
     let mut md = format!("# halo-top report: {name}\n\n");
@@ -100,8 +102,8 @@ fn markdown(loaded: &Loaded, tracker: &Tracker, verdict: &Verdict, stems: &[Stri
                    the verdict below is computed from the snapshots in the file\n";
         }
     }
-    if let Some(load) = tracker.get(metrics::LOAD) {
-        let values: Vec<f64> = load.points.iter().filter_map(|p| p.1).collect();
+    if let Some(load) = traces.get(metrics::LOAD) {
+        let values: Vec<f64> = load.known_values().collect();
         if !values.is_empty() {
             let mean = values.iter().sum::<f64>() / values.len() as f64;
             let max = values.iter().copied().fold(f64::MIN, f64::max);
@@ -125,7 +127,7 @@ fn markdown(loaded: &Loaded, tracker: &Tracker, verdict: &Verdict, stems: &[Stri
         ("spec_acceptance_percent", "draft acceptance (no speculative decoding)"),
     ]
     .into_iter()
-    .filter(|(key, _)| tracker.get(key).is_none_or(|s| s.points.iter().all(|p| p.1.is_none())))
+    .filter(|(key, _)| traces.get(key).is_none_or(|s| s.known_values().next().is_none()))
     .map(|(_, what)| what)
     .collect();
     if !missing.is_empty() {

@@ -12,8 +12,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use super::traces::{SeriesData, Traces};
 use crate::soak::metrics::Kind;
-use crate::soak::verdict::{SeriesData, Tracker};
 
 const SIZE: (u32, u32) = (1000, 420);
 const MAX_POINTS: usize = 2000;
@@ -29,7 +29,7 @@ pub struct Chart<'a> {
 }
 
 /// The plots a session has data for, in a fixed order.
-pub fn charts(tracker: &Tracker) -> Vec<Chart<'_>> {
+pub fn charts(traces: &Traces) -> Vec<Chart<'_>> {
     let families = [
         (Kind::Throughput, "throughput", "Token rates"),
         (Kind::Clock, "clocks", "Clocks"),
@@ -40,9 +40,7 @@ pub fn charts(tracker: &Tracker) -> Vec<Chart<'_>> {
     ];
     let mut charts: Vec<Chart> = Vec::new();
     for (kind, stem, title) in families {
-        for s in
-            tracker.series().filter(|s| s.kind == kind && s.points.iter().any(|p| p.1.is_some()))
-        {
+        for s in traces.series().filter(|s| s.kind == kind && s.known_values().next().is_some()) {
             // Host series (CPU busy %, load average) differ in unit: one plot each.
             let (stem, title) = if kind == Kind::Host {
                 (s.key.replace('_', "-"), s.label.clone())
@@ -60,15 +58,15 @@ pub fn charts(tracker: &Tracker) -> Vec<Chart<'_>> {
 
 /// Writes `STEM.svg` and `STEM.png` for every chart; returns the stems.
 pub fn draw_all(
-    tracker: &Tracker,
+    traces: &Traces,
     interval_s: f64,
     warmup_s: f64,
     dir: &Path,
 ) -> Result<Vec<String>> {
     register_font();
-    let spans = throttle_spans(tracker, interval_s);
+    let spans = throttle_spans(traces, interval_s);
     let mut stems = Vec::new();
-    for chart in charts(tracker) {
+    for chart in charts(traces) {
         let svg = dir.join(format!("{}.svg", chart.stem));
         draw(SVGBackend::new(&svg, SIZE).into_drawing_area(), &chart, &spans, warmup_s)
             .map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
@@ -91,9 +89,9 @@ fn register_font() {
 }
 
 /// Times (in minutes) when any limiter was engaged, merged into spans.
-fn throttle_spans(tracker: &Tracker, interval_s: f64) -> Vec<(f64, f64)> {
+fn throttle_spans(traces: &Traces, interval_s: f64) -> Vec<(f64, f64)> {
     let half = interval_s / 2.0;
-    let mut times: Vec<f64> = tracker.throttle_marks.iter().map(|m| m.0).collect();
+    let mut times: Vec<f64> = traces.throttle_marks.iter().map(|m| m.0).collect();
     times.sort_by(f64::total_cmp);
     let mut spans: Vec<(f64, f64)> = Vec::new();
     for t in times {

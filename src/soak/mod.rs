@@ -6,6 +6,7 @@
 //! lacks only its footer (and at most the line being written); `report` recomputes the verdict
 //! from the snapshots, with the warm-up the header records.
 
+pub mod fit;
 pub mod metrics;
 pub mod summary;
 pub mod verdict;
@@ -144,8 +145,7 @@ impl Observer for SoakWatch {
 /// One line of progress: elapsed, decode rate, temperatures, power, drift so far.
 pub fn progress_line(tracker: &Tracker, planned_s: f64) -> String {
     let v = tracker.verdict();
-    let last =
-        |key: &str| tracker.get(key).and_then(|s| s.points.iter().rev().find_map(|&(_, v)| v));
+    let last = |key: &str| tracker.get(key).and_then(|s| s.last_value);
     let mut parts = vec![format!(
         "soak {}/{}",
         summary::duration(tracker.elapsed_s()),

@@ -5,16 +5,18 @@
 //! confidence interval, min and max; for every limiter, the share of time it held the device
 //! back; and the snapshots missed (gaps in `seq`).
 //!
-//! Consecutive samples of a temperature or a token rate are not independent (a 1 s series of a
-//! quantity that moves over minutes), and the textbook slope interval assumes they are, which
-//! would make it far too narrow. The interval here is widened by the lag-1 autocorrelation of
-//! the residuals (the effective sample size n·(1−ρ)/(1+ρ) of an AR(1) process).
+//! A soak may run for hours, so the tracker keeps no series whole: per series it keeps running
+//! sums (count, mean, min, max, the least-squares sums of `fit`), and the points of the only two
+//! stretches the verdict looks at again, the first and the last `MAX_WINDOW_S` after warm-up.
+//! Its memory stops growing five minutes after warm-up, and the verdict is the one every point
+//! kept would give. (The report's plots need every point: they read the file, `report::traces`.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use halo_collectors::Snapshot;
 use serde::{Deserialize, Serialize};
 
+use super::fit::FitSums;
 use super::metrics::{self, Extract, Kind};
 
 /// The longest first/last window; shorter soaks use a quarter of the judged time each.
@@ -80,15 +82,112 @@ impl Verdict {
     }
 }
 
-/// One followed series with every point of the session (warm-up included, for plots).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesData {
+/// One followed series, judged as it arrives.
+#[derive(Debug, Clone)]
+pub struct SeriesJudge {
     pub key: String,
     pub label: String,
     pub unit: &'static str,
     pub kind: Kind,
-    /// (seconds since the session started, value); `None` where the value was unknown.
-    pub points: Vec<(f64, Option<f64>)>,
+    /// The latest known value, warm-up included (progress lines show it).
+    pub last_value: Option<f64>,
+    warmup_s: f64,
+    /// After warm-up: snapshots with a value and without one, and the values' sum, min, max.
+    samples: u64,
+    missing: u64,
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    /// (hours since the end of warm-up, value).
+    fit: FitSums,
+    /// Known (time, value) of the first `MAX_WINDOW_S` after warm-up, and of the latest
+    /// `MAX_WINDOW_S`: the first and last windows are no longer, whatever the soak's length.
+    head: Vec<(f64, f64)>,
+    tail: VecDeque<(f64, f64)>,
+}
+
+impl SeriesJudge {
+    pub fn new(key: String, label: String, unit: &'static str, kind: Kind, warmup_s: f64) -> Self {
+        Self {
+            key,
+            label,
+            unit,
+            kind,
+            last_value: None,
+            warmup_s,
+            samples: 0,
+            missing: 0,
+            sum: 0.0,
+            min: None,
+            max: None,
+            fit: FitSums::default(),
+            head: Vec::new(),
+            tail: VecDeque::new(),
+        }
+    }
+
+    /// The value at `t_s` seconds since the session started; `None` where it was unknown.
+    pub fn push(&mut self, t_s: f64, value: Option<f64>) {
+        self.last_value = value.or(self.last_value);
+        if t_s < self.warmup_s {
+            return;
+        }
+        let Some(v) = value else {
+            self.missing += 1;
+            return;
+        };
+        self.samples += 1;
+        self.sum += v;
+        self.min = Some(self.min.map_or(v, |m| m.min(v)));
+        self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        self.fit.push((t_s - self.warmup_s) / 3600.0, v);
+        if t_s <= self.warmup_s + MAX_WINDOW_S {
+            self.head.push((t_s, v));
+        }
+        self.tail.push_back((t_s, v));
+        while self.tail.front().is_some_and(|&(t, _)| t < t_s - MAX_WINDOW_S) {
+            self.tail.pop_front();
+        }
+    }
+
+    /// The verdict with windows of `window_s` (at most `MAX_WINDOW_S`), the session ending at
+    /// `end_s`.
+    pub fn verdict(&self, window_s: f64, end_s: f64) -> MetricVerdict {
+        let warmup_s = self.warmup_s;
+        let (first, last) = if window_s > 0.0 {
+            (
+                window_mean(&self.head, warmup_s, warmup_s + window_s),
+                window_mean(&self.tail, end_s - window_s, end_s),
+            )
+        } else {
+            (None, None)
+        };
+        let change = first.zip(last).map(|(f, l)| l - f);
+        let drift_percent = first.zip(change).and_then(|(f, c)| relative(c, f));
+        let fit = self.fit.fit();
+        let m = (self.samples > 0).then(|| self.sum / self.samples as f64);
+        MetricVerdict {
+            key: self.key.clone(),
+            label: self.label.clone(),
+            unit: self.unit.to_string(),
+            kind: self.kind,
+            samples: self.samples,
+            missing: self.missing,
+            first_window_mean: first,
+            last_window_mean: last,
+            change,
+            drift_percent,
+            slope_per_hour: fit.map(|f| f.slope),
+            slope_percent_per_hour: fit.zip(m).and_then(|(f, m)| relative(f.slope, m)),
+            slope_ci95_percent_per_hour: fit
+                .and_then(|f| f.ci95_half_width())
+                .zip(m)
+                .and_then(|(w, m)| relative(w, m).map(f64::abs)),
+            mean: m,
+            min: self.min,
+            max: self.max,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -102,10 +201,8 @@ struct DeviceLimiters {
 #[derive(Debug)]
 pub struct Tracker {
     warmup_s: f64,
-    series: BTreeMap<String, SeriesData>,
+    series: BTreeMap<String, SeriesJudge>,
     limiters: BTreeMap<String, DeviceLimiters>,
-    /// (time, device, limiter) wherever a limiter was engaged: the plots' throttle marks.
-    pub throttle_marks: Vec<(f64, String, String)>,
     snapshots: u64,
     missed: u64,
     last_seq: Option<u64>,
@@ -118,7 +215,6 @@ impl Tracker {
             warmup_s,
             series: BTreeMap::new(),
             limiters: BTreeMap::new(),
-            throttle_marks: Vec::new(),
             snapshots: 0,
             missed: 0,
             last_seq: None,
@@ -139,20 +235,16 @@ impl Tracker {
         self.last_seq = Some(seq);
         self.last_t_s = t;
         for r in x.readings {
-            self.series
-                .entry(r.key.clone())
-                .or_insert_with(|| SeriesData {
-                    key: r.key,
-                    label: r.label,
-                    unit: r.unit,
-                    kind: r.kind,
-                    points: Vec::new(),
-                })
-                .points
-                .push((t, r.value));
-        }
-        for l in &x.limiters {
-            self.throttle_marks.push((t, l.device.clone(), l.limiter.clone()));
+            let warmup_s = self.warmup_s;
+            // Looked up by reference first: a known key costs no allocation per snapshot.
+            let series = match self.series.get_mut(&r.key) {
+                Some(s) => s,
+                None => self
+                    .series
+                    .entry(r.key.clone())
+                    .or_insert_with(|| SeriesJudge::new(r.key, r.label, r.unit, r.kind, warmup_s)),
+            };
+            series.push(t, r.value);
         }
         if t < self.warmup_s {
             return;
@@ -166,11 +258,11 @@ impl Tracker {
         }
     }
 
-    pub fn series(&self) -> impl Iterator<Item = &SeriesData> {
+    pub fn series(&self) -> impl Iterator<Item = &SeriesJudge> {
         self.series.values()
     }
 
-    pub fn get(&self, key: &str) -> Option<&SeriesData> {
+    pub fn get(&self, key: &str) -> Option<&SeriesJudge> {
         self.series.get(key)
     }
 
@@ -182,11 +274,8 @@ impl Tracker {
     pub fn verdict(&self) -> Verdict {
         let judged_s = (self.last_t_s - self.warmup_s).max(0.0);
         let window_s = (judged_s / 4.0).min(MAX_WINDOW_S);
-        let mut metrics: Vec<MetricVerdict> = self
-            .series
-            .values()
-            .map(|s| judge(s, self.warmup_s, window_s, self.last_t_s))
-            .collect();
+        let mut metrics: Vec<MetricVerdict> =
+            self.series.values().map(|s| s.verdict(window_s, self.last_t_s)).collect();
         metrics.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
         let mut throttle = Vec::new();
         for (device, d) in &self.limiters {
@@ -210,121 +299,20 @@ impl Tracker {
     }
 }
 
-/// The verdict on one series.
-pub fn judge(s: &SeriesData, warmup_s: f64, window_s: f64, end_s: f64) -> MetricVerdict {
-    let judged: Vec<(f64, Option<f64>)> =
-        s.points.iter().copied().filter(|&(t, _)| t >= warmup_s).collect();
-    let known: Vec<(f64, f64)> = judged.iter().filter_map(|&(t, v)| Some((t, v?))).collect();
-    let window_mean = |from: f64, to: f64| {
-        mean(known.iter().filter(|&&(t, _)| t >= from && t <= to).map(|&(_, v)| v))
-    };
-    let (first, last) = if window_s > 0.0 {
-        (window_mean(warmup_s, warmup_s + window_s), window_mean(end_s - window_s, end_s))
-    } else {
-        (None, None)
-    };
-    let change = first.zip(last).map(|(f, l)| l - f);
-    let drift_percent = first.zip(change).and_then(|(f, c)| relative(c, f));
-    // Time in hours from the end of warm-up: the slope comes out per hour.
-    let hours: Vec<(f64, f64)> = known.iter().map(|&(t, v)| ((t - warmup_s) / 3600.0, v)).collect();
-    let fit = linear_fit(&hours);
-    let m = mean(known.iter().map(|&(_, v)| v));
-    MetricVerdict {
-        key: s.key.clone(),
-        label: s.label.clone(),
-        unit: s.unit.to_string(),
-        kind: s.kind,
-        samples: known.len() as u64,
-        missing: (judged.len() - known.len()) as u64,
-        first_window_mean: first,
-        last_window_mean: last,
-        change,
-        drift_percent,
-        slope_per_hour: fit.map(|f| f.slope),
-        slope_percent_per_hour: fit.zip(m).and_then(|(f, m)| relative(f.slope, m)),
-        slope_ci95_percent_per_hour: fit
-            .and_then(|f| f.ci95_half_width())
-            .zip(m)
-            .and_then(|(w, m)| relative(w, m).map(f64::abs)),
-        mean: m,
-        min: known.iter().map(|&(_, v)| v).reduce(f64::min),
-        max: known.iter().map(|&(_, v)| v).reduce(f64::max),
-    }
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+/// The mean of the values with `from ≤ t ≤ to`.
+fn window_mean<'a>(
+    points: impl IntoIterator<Item = &'a (f64, f64)>,
+    from: f64,
+    to: f64,
+) -> Option<f64> {
+    let inside = points.into_iter().filter(|&&(t, _)| t >= from && t <= to);
+    let (sum, n) = inside.fold((0.0, 0usize), |(s, n), &(_, v)| (s + v, n + 1));
     (n > 0).then(|| sum / n as f64)
 }
 
 /// `part` as % of `whole`; `None` when `whole` is (near) zero, where a % means nothing.
 fn relative(part: f64, whole: f64) -> Option<f64> {
     (whole.abs() > 1e-12).then(|| part / whole * 100.0)
-}
-
-/// A least-squares line through points.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Fit {
-    pub slope: f64,
-    pub intercept: f64,
-    /// Standard error of the slope, widened for autocorrelated residuals.
-    pub slope_se: f64,
-    /// Lag-1 autocorrelation of the residuals (clamped to [0, 0.99]).
-    pub rho: f64,
-    /// Points, and the effective number of independent ones.
-    pub n: usize,
-    pub n_eff: f64,
-}
-
-impl Fit {
-    /// Half-width of the 95 % interval of the slope; `None` with under three effective points.
-    pub fn ci95_half_width(&self) -> Option<f64> {
-        let dof = self.n_eff - 2.0;
-        (dof >= 1.0).then(|| t_975(dof) * self.slope_se)
-    }
-}
-
-/// Ordinary least squares of y on x; `None` for fewer than 3 points or a constant x.
-pub fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
-    let n = points.len();
-    if n < 3 {
-        return None;
-    }
-    let nf = n as f64;
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / nf;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / nf;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    if sxx <= 0.0 {
-        return None;
-    }
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = sxy / sxx;
-    let intercept = my - slope * mx;
-    let residuals: Vec<f64> = points.iter().map(|p| p.1 - (intercept + slope * p.0)).collect();
-    let ssr: f64 = residuals.iter().map(|r| r * r).sum();
-    let lagged: f64 = residuals.windows(2).map(|w| w[0] * w[1]).sum();
-    // Negative autocorrelation would narrow the interval; we never claim more than OLS does.
-    let rho = if ssr > 0.0 { (lagged / ssr).clamp(0.0, 0.99) } else { 0.0 };
-    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(2.0).min(nf);
-    let se_ols = (ssr / (nf - 2.0) / sxx).sqrt();
-    let slope_se = se_ols * ((nf - 2.0) / (n_eff - 2.0).max(f64::MIN_POSITIVE)).sqrt();
-    Some(Fit { slope, intercept, slope_se, rho, n, n_eff })
-}
-
-/// The 97.5 % quantile of Student's t with `dof` degrees of freedom: exact table values for
-/// 1–4, then the Cornish–Fisher expansion around the normal quantile (error < 0.002 from 5).
-pub fn t_975(dof: f64) -> f64 {
-    const TABLE: [f64; 4] = [12.706, 4.303, 3.182, 2.776];
-    if dof < 5.0 {
-        let i = (dof.floor().max(1.0) as usize) - 1;
-        return TABLE[i.min(3)];
-    }
-    let z: f64 = 1.959_964;
-    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
-    z + (z3 + z) / (4.0 * dof)
-        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * dof.powi(2))
-        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * dof.powi(3))
-        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * dof.powi(4))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::soak::fit::linear_fit;
 use crate::soak::metrics::{Limiter, Reading};
 
 /// splitmix64 and Box–Muller: reproducible Gaussian noise without a dependency.
@@ -18,35 +19,40 @@ impl Noise {
     }
 }
 
-fn series(points: Vec<(f64, Option<f64>)>) -> SeriesData {
-    SeriesData {
-        key: "decode_tok_s".into(),
-        label: "decode".into(),
-        unit: "tok/s",
-        kind: Kind::Throughput,
-        points,
+type Points = Vec<(f64, Option<f64>)>;
+
+/// The verdict on one decode series, fed point by point as a soak feeds it.
+fn judge(points: &Points, warmup_s: f64, window_s: f64, end_s: f64) -> MetricVerdict {
+    let mut s = SeriesJudge::new(
+        "decode_tok_s".into(),
+        "decode".into(),
+        "tok/s",
+        Kind::Throughput,
+        warmup_s,
+    );
+    for &(t, v) in points {
+        s.push(t, v);
     }
+    s.verdict(window_s, end_s)
 }
 
 /// A 1 Hz hour of `base` tok/s falling linearly by `percent_per_hour`, plus white noise.
-fn soak_hour(base: f64, percent_per_hour: f64, sigma: f64, seed: u64) -> SeriesData {
+fn soak_hour(base: f64, percent_per_hour: f64, sigma: f64, seed: u64) -> Points {
     let mut noise = Noise(seed);
-    series(
-        (0..3600)
-            .map(|i| {
-                let t = i as f64;
-                let trend = base * (1.0 + percent_per_hour / 100.0 * t / 3600.0);
-                (t, Some(trend + sigma * noise.gauss()))
-            })
-            .collect(),
-    )
+    (0..3600)
+        .map(|i| {
+            let t = i as f64;
+            let trend = base * (1.0 + percent_per_hour / 100.0 * t / 3600.0);
+            (t, Some(trend + sigma * noise.gauss()))
+        })
+        .collect()
 }
 
 #[test]
 fn an_exact_line_gives_its_slope_and_drift() {
     // 100 → 90 over an hour, no noise, no warm-up: windows of 5 min centred 2.5 min in and out.
-    let s =
-        series((0..=3600).map(|i| (i as f64, Some(100.0 - 10.0 * i as f64 / 3600.0))).collect());
+    let s: Points =
+        (0..=3600).map(|i| (i as f64, Some(100.0 - 10.0 * i as f64 / 3600.0))).collect();
     let v = judge(&s, 0.0, 300.0, 3600.0);
     assert_eq!(v.samples, 3601);
     assert!((v.slope_per_hour.unwrap() + 10.0).abs() < 1e-9);
@@ -111,16 +117,15 @@ fn flat_noisy_series_has_an_interval_around_zero() {
 fn gaps_and_warmup_are_counted_not_invented() {
     let mut points: Vec<(f64, Option<f64>)> = (0..20).map(|i| (i as f64, Some(10.0))).collect();
     points[15].1 = None;
-    let v = judge(&series(points), 10.0, 2.5, 19.0);
+    let v = judge(&points, 10.0, 2.5, 19.0);
     assert_eq!((v.samples, v.missing), (9, 1));
     assert_eq!(v.drift_percent, Some(0.0));
     // Too few points: no slope, and no interval, rather than a made-up one.
-    let v = judge(&series(vec![(0.0, Some(1.0)), (1.0, Some(2.0))]), 0.0, 0.5, 1.0);
+    let v = judge(&vec![(0.0, Some(1.0)), (1.0, Some(2.0))], 0.0, 0.5, 1.0);
     assert_eq!(v.slope_per_hour, None);
     assert_eq!(v.slope_ci95_percent_per_hour, None);
     // A zero baseline has no % drift, but its change in units is still there.
-    let v =
-        judge(&series(vec![(0.0, Some(0.0)), (1.0, Some(0.0)), (2.0, Some(5.0))]), 0.0, 0.5, 2.0);
+    let v = judge(&vec![(0.0, Some(0.0)), (1.0, Some(0.0)), (2.0, Some(5.0))], 0.0, 0.5, 2.0);
     assert_eq!(v.drift_percent, None);
     assert_eq!(v.change, Some(5.0));
 }
@@ -153,16 +158,25 @@ fn tracker_counts_missed_snapshots_and_throttle_residency() {
     // After warm-up (t ≥ 2 s): 4 reports, one at 40 % → 10 % of the time.
     assert_eq!(v.throttle.len(), 1);
     assert!((v.throttle[0].percent_of_time - 10.0).abs() < 1e-9);
-    assert_eq!(t.throttle_marks.len(), 3, "marks include warm-up");
     let temp = v.metric("temp_c.gpu").unwrap();
     assert_eq!(temp.min, Some(52.0));
 }
 
 #[test]
-fn student_t_quantiles() {
-    for (dof, t) in
-        [(1.0, 12.706), (3.0, 3.182), (5.0, 2.571), (10.0, 2.228), (30.0, 2.042), (1000.0, 1.962)]
-    {
-        assert!((t_975(dof) - t).abs() < 0.003, "t({dof}) = {} not {t}", t_975(dof));
+fn a_long_soak_keeps_only_its_two_windows() {
+    // Three hours at 1 Hz after a 10-minute warm-up: the judge holds 5 minutes at each end, and
+    // the windows' means are those of the exact line 100 → 70.
+    let (warmup, end) = (600.0, 600.0 + 3.0 * 3600.0);
+    let line = |t: f64| 100.0 - 10.0 * (t - warmup) / 3600.0;
+    let mut s = SeriesJudge::new("x".into(), "x".into(), "tok/s", Kind::Throughput, warmup);
+    for i in 0..=(end as u64) {
+        s.push(i as f64, Some(line(i as f64)));
     }
+    assert_eq!((s.head.len(), s.tail.len()), (301, 301));
+    let v = s.verdict(MAX_WINDOW_S, end);
+    assert_eq!(v.samples, 3 * 3600 + 1);
+    assert!((v.first_window_mean.unwrap() - line(warmup + 150.0)).abs() < 1e-9);
+    assert!((v.last_window_mean.unwrap() - line(end - 150.0)).abs() < 1e-9);
+    assert!((v.slope_per_hour.unwrap() + 10.0).abs() < 1e-9);
+    assert_eq!((v.min, v.max), (Some(70.0), Some(100.0)));
 }
