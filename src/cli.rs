@@ -94,6 +94,13 @@ pub struct Global {
     #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_PROMPT", default_value_t = 0)]
     pub workload_prompt: usize,
 
+    /// Positions the reference workload decodes before it starts a new context. Decode slows
+    /// as the context fills, so a soak that judges heat wants a short one (e.g. 128): the
+    /// sawtooth of a long context hides a drift of a few %.
+    #[arg(long, global = true, env = "HALO_TOP_WORKLOAD_CONTEXT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(16..=131_072))]
+    pub workload_context: u32,
+
     #[command(flatten)]
     pub roofline: RooflineArgs,
 

@@ -82,6 +82,8 @@ fn workload_reference_feeds_the_snapshot() {
                 "reference=60MB:q8_0",
                 "--workload-threads",
                 "1",
+                "--workload-context",
+                "32",
             ])
             .args(["record", "--duration", "4s", "-o"])
             .arg(&path),
@@ -94,6 +96,8 @@ fn workload_reference_feeds_the_snapshot() {
         (1, "running", Some("q8_0"))
     );
     assert!(r.tokens_total > 0, "{r:?}");
+    assert_eq!(r.context_max_tokens, 32, "--workload-context");
+    assert!(r.context_tokens <= 32, "{r:?}");
     assert!(r.decode_tok_s.unwrap() > 0.0, "{r:?}");
     assert!(r.effective_gb_s.unwrap() > 0.0, "{r:?}");
     assert!(r.op_share.is_some() && r.latency_ms_p99.is_some(), "{r:?}");

@@ -90,7 +90,7 @@ pub fn start(global: &Global) -> Option<Running> {
             let options = reference::workload::WorkloadOptions {
                 model,
                 threads,
-                max_context: 1024,
+                max_context: global.workload_context as usize,
                 prompt_tokens: global.workload_prompt,
                 // A config file that fails to load is reported by the model source, which
                 // reads the same file; here it only leaves the peak unknown.
