@@ -63,27 +63,12 @@ impl Traces {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soak::metrics::{Limiter, Reading};
 
     #[test]
     fn every_point_and_every_throttle_mark_is_kept() {
         let mut traces = Traces::default();
         for (i, limited) in [true, false, true].into_iter().enumerate() {
-            let mut x = Extract::default();
-            x.readings.push(Reading {
-                key: "temp_c.gpu".into(),
-                label: "GPU".into(),
-                unit: "°C",
-                kind: Kind::Temperature,
-                value: (i != 1).then_some(50.0 + i as f64),
-            });
-            if limited {
-                x.limiters.push(Limiter {
-                    device: "card1".into(),
-                    limiter: "thm_gfx".into(),
-                    percent: 40.0,
-                });
-            }
+            let x = Extract::gpu_temperature((i != 1).then_some(50.0 + i as f64), limited);
             traces.push_extract(i as u64 * 1000, &x);
         }
         let gpu = traces.get("temp_c.gpu").unwrap();

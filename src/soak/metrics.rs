@@ -59,6 +59,23 @@ impl Extract {
     pub fn value(&self, key: &str) -> Option<f64> {
         self.readings.iter().find(|r| r.key == key).and_then(|r| r.value)
     }
+
+    /// For tests: card1's GPU temperature, with its limiters reported and, when `limited`,
+    /// `thm_gfx` engaged at 40 %.
+    #[cfg(test)]
+    pub fn gpu_temperature(value: Option<f64>, limited: bool) -> Self {
+        let mut x = Extract::default();
+        x.push("temp_c.gpu".into(), "GPU".into(), "°C", Kind::Temperature, value);
+        x.limiter_devices.push("card1".into());
+        if limited {
+            x.limiters.push(Limiter {
+                device: "card1".into(),
+                limiter: "thm_gfx".into(),
+                percent: 40.0,
+            });
+        }
+        x
+    }
 }
 
 pub const DECODE: &str = "decode_tok_s";

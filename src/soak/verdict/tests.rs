@@ -1,6 +1,5 @@
 use super::*;
 use crate::soak::fit::linear_fit;
-use crate::soak::metrics::{Limiter, Reading};
 
 /// splitmix64 and Box–Muller: reproducible Gaussian noise without a dependency.
 struct Noise(u64);
@@ -134,22 +133,7 @@ fn gaps_and_warmup_are_counted_not_invented() {
 fn tracker_counts_missed_snapshots_and_throttle_residency() {
     let mut t = Tracker::new(2.0);
     for (seq, limited) in [(0, true), (1, true), (2, false), (3, true), (6, false), (7, false)] {
-        let mut x = Extract::default();
-        x.readings.push(Reading {
-            key: "temp_c.gpu".into(),
-            label: "GPU".into(),
-            unit: "°C",
-            kind: Kind::Temperature,
-            value: Some(50.0 + seq as f64),
-        });
-        x.limiter_devices.push("card1".into());
-        if limited {
-            x.limiters.push(Limiter {
-                device: "card1".into(),
-                limiter: "thm_gfx".into(),
-                percent: 40.0,
-            });
-        }
+        let x = Extract::gpu_temperature(Some(50.0 + seq as f64), limited);
         t.push_extract(seq, seq * 1000, x);
     }
     let v = t.verdict();
