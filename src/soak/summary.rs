@@ -80,36 +80,49 @@ fn shown(v: &Verdict) -> impl Iterator<Item = &MetricVerdict> {
     v.metrics.iter().filter(|m| m.samples > 0)
 }
 
+/// A series' cells: label, first and last window means, drift, slope, min, max.
+fn cells(m: &MetricVerdict) -> [String; 7] {
+    [
+        label(m),
+        value(m.first_window_mean, &m.unit),
+        value(m.last_window_mean, &m.unit),
+        opt_pct(m.drift_percent),
+        slope(m),
+        value(m.min, &m.unit),
+        value(m.max, &m.unit),
+    ]
+}
+
+/// Labels of the series that had no value after warm-up.
+fn without_readings(v: &Verdict) -> String {
+    let empty: Vec<&str> =
+        v.metrics.iter().filter(|m| m.samples == 0).map(|m| m.label.as_str()).collect();
+    empty.join(", ")
+}
+
 pub fn text(v: &Verdict) -> String {
     let mut out = format!("verdict: {}\n", head(v));
     let w = shown(v).map(|m| label(m).chars().count()).max().unwrap_or(0).max(6);
-    let _ = writeln!(
-        out,
-        "  {:<w$} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
-        "series", "first", "last", "drift", "slope %/h (95 % CI)", "min", "max", "samples"
-    );
-    for m in shown(v) {
-        let _ = writeln!(
-            out,
-            "  {:<w$} {:>9} {:>9} {:>10} {:>22} {:>9} {:>9} {:>8}",
-            label(m),
-            value(m.first_window_mean, &m.unit),
-            value(m.last_window_mean, &m.unit),
-            opt_pct(m.drift_percent),
-            slope(m),
-            value(m.min, &m.unit),
-            value(m.max, &m.unit),
-            if m.missing > 0 {
+    let header = ["series", "first", "last", "drift", "slope %/h (95 % CI)", "min", "max"];
+    let rows = std::iter::once((header.map(String::from), "samples".to_string())).chain(
+        shown(v).map(|m| {
+            let samples = if m.missing > 0 {
                 format!("{}+{}?", m.samples, m.missing)
             } else {
                 m.samples.to_string()
-            }
+            };
+            (cells(m), samples)
+        }),
+    );
+    for ([l, first, last, drift, slope, min, max], samples) in rows {
+        let _ = writeln!(
+            out,
+            "  {l:<w$} {first:>9} {last:>9} {drift:>10} {slope:>22} {min:>9} {max:>9} {samples:>8}"
         );
     }
-    let empty: Vec<&str> =
-        v.metrics.iter().filter(|m| m.samples == 0).map(|m| m.label.as_str()).collect();
+    let empty = without_readings(v);
     if !empty.is_empty() {
-        let _ = writeln!(out, "  no readings after warm-up: {}", empty.join(", "));
+        let _ = writeln!(out, "  no readings after warm-up: {empty}");
     }
     if v.throttle.is_empty() {
         out += "  throttle residency: no limiter engaged (or none reported)\n";
@@ -131,24 +144,11 @@ pub fn markdown(v: &Verdict) -> String {
     out += "| series | first window | last window | drift | slope %/h (95 % CI) | min | max | samples (missing) |\n";
     out += "|---|---:|---:|---:|---:|---:|---:|---:|\n";
     for m in shown(v) {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
-            label(m),
-            value(m.first_window_mean, &m.unit),
-            value(m.last_window_mean, &m.unit),
-            opt_pct(m.drift_percent),
-            slope(m),
-            value(m.min, &m.unit),
-            value(m.max, &m.unit),
-            m.samples,
-            m.missing
-        );
+        let _ = writeln!(out, "| {} | {} ({}) |", cells(m).join(" | "), m.samples, m.missing);
     }
-    let empty: Vec<&str> =
-        v.metrics.iter().filter(|m| m.samples == 0).map(|m| m.label.as_str()).collect();
+    let empty = without_readings(v);
     if !empty.is_empty() {
-        let _ = writeln!(out, "\nNo readings after warm-up: {}.", empty.join(", "));
+        let _ = writeln!(out, "\nNo readings after warm-up: {empty}.");
     }
     out += "\nThrottle residency (share of the judged time):\n\n";
     if v.throttle.is_empty() {
@@ -165,6 +165,7 @@ pub fn markdown(v: &Verdict) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::soak::metrics::Extract;
 
     #[test]
     fn small_drifts_keep_their_digits() {
@@ -176,6 +177,41 @@ mod tests {
         assert_eq!(pct(-1.234), "-1.23");
         assert_eq!(pct(12.34), "+12.3");
         assert_eq!(opt_pct(None), "n/a");
+    }
+
+    /// A minute of a GPU warming 1 °C every 10 s, limited at 40 % every other snapshot, one
+    /// reading lost, after a 10 s warm-up. By hand: windows of 50/4 = 12.5 s, means 51.6 (t 10–22)
+    /// and 55.4 (t 48–60); 360 °C/h over a mean of 53.51 °C; 26 of 51 reports at 40 %.
+    fn warming_gpu() -> Verdict {
+        let mut t = super::super::verdict::Tracker::new(10.0);
+        for i in 0..=60u64 {
+            let value = (i != 30).then_some(50.0 + i as f64 / 10.0);
+            t.push_extract(i, i * 1000, Extract::gpu_temperature(value, i % 2 == 0));
+        }
+        t.verdict()
+    }
+
+    #[test]
+    fn text_and_markdown_tables() {
+        let v = warming_gpu();
+        assert_eq!(
+            text(&v),
+            "verdict: 50.0s judged after a 10.0s warm-up, first and last windows of 12.5s; \
+             61 snapshots, 0 missed
+  series       first      last      drift    slope %/h (95 % CI)       min       max  samples
+  GPU (°C)      51.6      55.4    +7.36 %         +672.8 ± 0.000      51.0      56.0    50+1?
+  throttle residency (share of the judged time):
+    card1      thm_gfx                    20.39 %
+"
+        );
+        let md = markdown(&v);
+        assert!(
+            md.contains(
+                "| GPU (°C) | 51.6 | 55.4 | +7.36 % | +672.8 ± 0.000 | 51.0 | 56.0 | 50 (1) |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| card1 | thm_gfx | 20.39 |"), "{md}");
     }
 
     #[test]
