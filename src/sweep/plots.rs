@@ -3,11 +3,13 @@
 //! the share of the peak per point, and the two Pareto views (KV cache against tok/s, the
 //! front drawn as a line).
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -133,7 +135,6 @@ struct DepthPlot<'a> {
 impl Draw for DepthPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let (title, points, rate) = (self.title, self.points, self.rate);
-        root.fill(&WHITE)?;
         let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
         for p in points {
             let Some(v) = rate(p) else { continue };
@@ -149,17 +150,8 @@ impl Draw for DepthPlot<'_> {
         let (_, y1) =
             bounds(series.iter().flat_map(|s| s.1.iter().map(|p| p.1))).unwrap_or((0.0, 1.0));
         let (x0, x1) = padded(x0, x1.max(x0 + 1.0));
-        let mut c = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, 0.0..y1 * 1.1)?;
-        c.configure_mesh()
-            .x_desc("context depth (tokens)")
-            .y_desc("tok/s")
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut c =
+            frame(&root, title, (x0..x1, 0.0..y1 * 1.1), ("context depth (tokens)", "tok/s"))?;
         for (i, (label, mut xy)) in series.into_iter().enumerate() {
             xy.sort_by(|a, b| a.0.total_cmp(&b.0));
             let style = ShapeStyle::from(Palette99::pick(i).to_rgba()).stroke_width(2);
@@ -171,6 +163,26 @@ impl Draw for DepthPlot<'_> {
         legend(&mut c)?;
         root.present()
     }
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Every plot's frame: a white page, the title above, the axes with their names.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (x, y): (Range<f64>, Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let mut c = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)?;
+    c.configure_mesh().x_desc(x_desc).y_desc(y_desc).label_style((FONT, 13)).draw()?;
+    Ok(c)
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, X, Y>(
@@ -198,7 +210,6 @@ struct RooflinePlot<'a> {
 impl Draw for RooflinePlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let (points, peak, calibrated) = (self.points, self.peak, self.calibrated);
-        root.fill(&WHITE)?;
         let placed: Vec<(usize, &Point, f64, f64)> = points
             .iter()
             .enumerate()
@@ -210,17 +221,12 @@ impl Draw for RooflinePlot<'_> {
         let top =
             bounds(placed.iter().map(|p| p.3).chain(peak).chain(calibrated)).map_or(1.0, |b| b.1);
         let (x0, x1) = padded(x0, x1.max(x0 * 1.01));
-        let mut c = ChartBuilder::on(&root)
-            .caption("Decode on the bandwidth roofline", (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, 0.0..top * 1.12)?;
-        c.configure_mesh()
-            .x_desc("bytes read per decode step (MB)")
-            .y_desc("achieved GB/s")
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut c = frame(
+            &root,
+            "Decode on the bandwidth roofline",
+            (x0..x1, 0.0..top * 1.12),
+            ("bytes read per decode step (MB)", "achieved GB/s"),
+        )?;
         for (value, name, color) in [(peak, "peak", RED), (calibrated, "calibrated ceiling", BLUE)]
         {
             if let Some(v) = value {
@@ -262,7 +268,6 @@ struct PercentPlot<'a> {
 impl Draw for PercentPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let points = self.points;
-        root.fill(&WHITE)?;
         let bars: Vec<(usize, f64)> = points
             .iter()
             .enumerate()
@@ -270,17 +275,12 @@ impl Draw for PercentPlot<'_> {
             .collect();
         let n = points.len().max(1);
         let top = bounds(bars.iter().map(|b| b.1)).map_or(1.0, |b| b.1);
-        let mut c = ChartBuilder::on(&root)
-            .caption("Share of the peak bandwidth per point", (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.5f64..n as f64 + 0.5, 0.0..top * 1.15)?;
-        c.configure_mesh()
-            .x_desc("point # (see the table)")
-            .y_desc("% of peak")
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut c = frame(
+            &root,
+            "Share of the peak bandwidth per point",
+            (0.5f64..n as f64 + 0.5, 0.0..top * 1.15),
+            ("point # (see the table)", "% of peak"),
+        )?;
         c.draw_series(bars.iter().map(|&(i, v)| {
             let x = i as f64;
             Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v)], BLUE.mix(0.6).filled())
@@ -299,7 +299,6 @@ struct ParetoPlot<'a> {
 impl Draw for ParetoPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let (title, points, rate) = (self.title, self.points, self.rate);
-        root.fill(&WHITE)?;
         let on_front = report::front(points, rate);
         let all: Vec<(usize, u64, f64, f64)> = points
             .iter()
@@ -311,17 +310,7 @@ impl Draw for ParetoPlot<'_> {
         let (x0, x1) = bounds(all.iter().map(|p| p.2)).unwrap_or((0.0, 1.0));
         let (_, y1) = bounds(all.iter().map(|p| p.3)).unwrap_or((0.0, 1.0));
         let (x0, x1) = padded(x0, x1.max(x0 * 1.01 + 1e-6));
-        let mut c = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, 0.0..y1 * 1.12)?;
-        c.configure_mesh()
-            .x_desc("KV cache (MiB)")
-            .y_desc("tok/s")
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut c = frame(&root, title, (x0..x1, 0.0..y1 * 1.12), ("KV cache (MiB)", "tok/s"))?;
         let mut depths: Vec<u64> = all.iter().map(|p| p.1).collect();
         depths.sort_unstable();
         depths.dedup();
