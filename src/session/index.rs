@@ -230,7 +230,7 @@ fn find_mono_ms(key: &memmem::Finder, line: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests_support::{header, snapshot, write_session};
+    use super::super::tests_support::{corrupt_line_3, header, snapshot, write_session};
     use super::*;
 
     #[test]
@@ -290,10 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.ndjson");
         write_session(&path, 4, true);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines[2] = "{\"schema\":1,\"seq\":garbage";
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        corrupt_line_3(&path);
         let index = SessionIndex::open(&path).unwrap();
         assert_eq!(index.len(), 4);
         assert_eq!(index.entries[1].mono_ms, 0, "carries the previous time");

@@ -155,56 +155,9 @@ fn read_line(lines: &mut BufReader<File>, path: &Path) -> Result<Option<Vec<u8>>
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Footer, Header, SessionWriter};
+    use super::super::tests_support::{corrupt_line_3, header, write_session};
     use super::*;
-    use halo_collectors::model::{HostSection, MemoryReading};
     use std::io::Write;
-
-    fn header() -> Header {
-        Header {
-            schema: SCHEMA,
-            halo_top_version: "test".into(),
-            host: Some("strix".into()),
-            interval_ms: 1000,
-            sources: vec!["host".into()],
-            started_unix_ms: 1_800_000_000_000,
-            command: Some("record".into()),
-            soak: None,
-        }
-    }
-
-    fn snapshot(seq: u64) -> Snapshot {
-        let mut s = Snapshot::new(seq, 1_800_000_000_000 + seq as i64 * 1000, seq * 1000, 1000);
-        s.host = Some(HostSection {
-            uptime_s: Some(100.5 + seq as f64),
-            memory: MemoryReading {
-                total_bytes: Some(128 << 30),
-                used_bytes: None,
-                ..Default::default()
-            },
-            ..Default::default()
-        });
-        s
-    }
-
-    fn write_session(path: &Path, n: u64, footer: bool) -> Vec<Snapshot> {
-        let mut w = SessionWriter::create(path, &header()).unwrap();
-        let snaps: Vec<_> = (0..n).map(snapshot).collect();
-        for s in &snaps {
-            w.write_snapshot(s).unwrap();
-        }
-        if footer {
-            w.finish(&Footer {
-                ended_unix_ms: 1,
-                snapshots: n,
-                missed: 0,
-                stop_reason: Some("duration".into()),
-                verdict: None,
-            })
-            .unwrap();
-        }
-        snaps
-    }
 
     #[test]
     fn round_trip_preserves_every_snapshot() {
@@ -236,10 +189,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.ndjson");
         write_session(&path, 4, true);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines[2] = "{\"schema\":1,\"seq\":garbage";
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        corrupt_line_3(&path);
         let err = Session::read(&path).unwrap_err().to_string();
         assert!(err.contains("s.ndjson:3: malformed snapshot"), "{err}");
     }

@@ -46,3 +46,11 @@ pub fn write_session(path: &Path, n: u64, footer: bool) -> Vec<Snapshot> {
     }
     snaps
 }
+
+/// Replaces line 3 (the second snapshot) with a line cut inside a value.
+pub fn corrupt_line_3(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[2] = "{\"schema\":1,\"seq\":garbage";
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
