@@ -3,7 +3,8 @@
 # (default) at 1 s — host from /proc, amdgpu from the Strix Halo load fixture tree, NVML
 # (unavailable without a driver), a real llama-server on a tiny generated model driven by the
 # llama:chat load generator, and the roofline from the model's header. Every minute it samples
-# halo-top's VmRSS and open file descriptors from /proc/PID, and the load average. At the end it
+# halo-top's VmRSS (and its anonymous and file-backed parts) and open file descriptors from
+# /proc/PID, and the load average. At the end it
 # checks: RSS grows by less than 1 MB after warm-up, the fd count does not grow, and no snapshot
 # came more than 10 % of an interval late (wall-clock spacing) or was skipped (seq / mono gaps).
 #
@@ -44,15 +45,19 @@ done
   >"$out/verdict.txt" 2>"$out/stderr" &
 pid=$!
 
-# minute, VmRSS (kB), open fds, 1-minute load average, every 60 s while halo-top runs.
-printf 'minute\trss_kb\tfds\tload1\n' >"$out/samples.tsv"
+# Every minute while halo-top runs: its VmRSS and, within it, RssAnon (heap, stacks: where a
+# leak shows) and RssFile (pages of the binary and libraries, which grow as code first runs),
+# in kB; open fds; the 1-minute load average.
+printf 'minute\trss_kb\tanon_kb\tfile_kb\tfds\tload1\n' >"$out/samples.tsv"
+start=$(date +%s)
 minute=0
 while kill -0 "$pid" 2>/dev/null; do
-  rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null) || break
+  mem=$(awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{if (r) print r "\t" a "\t" f}' \
+    "/proc/$pid/status" 2>/dev/null) || break
   fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
-  [ -n "$rss" ] && printf '%s\t%s\t%s\t%s\n' "$minute" "$rss" "$fds" "$(cut -d' ' -f1 /proc/loadavg)" >>"$out/samples.tsv"
-  for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  [ -n "$mem" ] && printf '%s\t%s\t%s\t%s\n' "$minute" "$mem" "$fds" "$(cut -d' ' -f1 /proc/loadavg)" >>"$out/samples.tsv"
   minute=$((minute + 1))
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt $((start + 60 * minute)) ]; do sleep 1; done
 done
 wait "$pid"
 
@@ -62,20 +67,21 @@ out, warmup = sys.argv[1], sys.argv[2]
 m = re.fullmatch(r"(\d+)([smh]?)", warmup)
 warmup_min = int(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]] / 60
 rows = [l.split("\t") for l in open(f"{out}/samples.tsv").read().split("\n")[1:] if l]
-samples = [(int(a), int(b), int(c), float(d)) for a, b, c, d in rows]
+samples = [(int(a), int(b), int(c), int(d), int(e), float(f)) for a, b, c, d, e, f in rows]
 after = [s for s in samples if s[0] >= warmup_min]
 ok = True
 print(f"{len(samples)} samples, one a minute; after the {warmup} warm-up: {len(after)}")
-print("minute  RSS (MiB)  fds  load1")
-for mi, rss, fds, load in samples:
-    print(f"{mi:6d}  {rss / 1024:9.2f}  {fds:3d}  {load:5.2f}")
+print("minute  RSS (MiB)  anon (MiB)  file (MiB)  fds  load1")
+for mi, rss, anon, filed, fds, load in samples:
+    print(f"{mi:6d}  {rss / 1024:9.2f}  {anon / 1024:10.2f}  {filed / 1024:10.2f}  {fds:3d}  {load:5.2f}")
 if len(after) >= 2:
     growth_kb = after[-1][1] - after[0][1]
     spread_kb = max(s[1] for s in after) - min(s[1] for s in after)
-    fd_growth = after[-1][2] - after[0][2]
+    fd_growth = after[-1][4] - after[0][4]
     print(f"RSS after warm-up: first {after[0][1]} kB, last {after[-1][1]} kB, growth {growth_kb} kB, "
           f"max-min {spread_kb} kB (limit: growth under 1024 kB)")
-    print(f"fds after warm-up: first {after[0][2]}, last {after[-1][2]}, max {max(s[2] for s in after)}")
+    print(f"  of which anonymous: {after[-1][2] - after[0][2]} kB, file-backed: {after[-1][3] - after[0][3]} kB")
+    print(f"fds after warm-up: first {after[0][4]}, last {after[-1][4]}, max {max(s[4] for s in after)}")
     ok &= growth_kb < 1024 and fd_growth <= 0
 else:
     print("too few samples after warm-up to judge RSS and fds"); ok = False
