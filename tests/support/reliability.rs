@@ -19,7 +19,7 @@ pub struct Row<'a> {
     pub result: &'a str,
 }
 
-/// `target/tmp/reliability/`, where each test writes `<test>.tsv`.
+/// `reliability/` under `CARGO_TARGET_TMPDIR`, where each test writes `<test>.tsv`.
 pub fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability")
 }
