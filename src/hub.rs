@@ -1,12 +1,11 @@
 //! The source runner and the hub.
 //!
 //! Each source runs on its own task at its own period; its (possibly blocking) `sample` call
-//! goes to the blocking pool under a timeout, so a stalled read never delays the other sources
-//! or the UI. Sources send their readings to the hub over a channel; the hub alone owns the
-//! latest reading of every source, and every interval merges them into one snapshot, derives,
-//! and publishes.
+//! runs on the source's own thread under a timeout (see `sampler`), so a stalled read never
+//! delays the other sources or the UI. Sources send their readings to the hub over a channel;
+//! the hub alone owns the latest reading of every source, and every interval merges them into
+//! one snapshot, derives, and publishes.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use halo_collectors::{Section, Snapshot, Source, SourceError, SourceState, SourceStatus};
@@ -16,6 +15,9 @@ use tokio::time::{MissedTickBehavior, interval_at};
 
 use crate::derive::derive;
 use crate::feed::{Feed, FeedMode, Publisher};
+
+mod sampler;
+use sampler::Sampler;
 
 /// One finished (or abandoned) sample.
 struct Reading {
@@ -66,33 +68,22 @@ async fn run_source(
 ) {
     let period = source.period(interval);
     let timeout = source.timeout(period);
-    let source = Arc::new(Mutex::new(source));
+    let sampler = match Sampler::spawn(source, timeout) {
+        Ok(sampler) => sampler,
+        Err(e) => {
+            let result = Err(SourceError::Failed(format!("cannot start its thread: {e}")));
+            let _ = tx
+                .send(Reading { source: index, result, took: Duration::ZERO, at: Instant::now() })
+                .await;
+            return;
+        }
+    };
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         let started = Instant::now();
-        // A sample that outlived its timeout still holds the lock: report that instead of
-        // queueing another call behind it.
-        let result = if source.try_lock().is_err() {
-            Err(SourceError::Failed(format!(
-                "previous sample still running after {} ms",
-                timeout.as_millis()
-            )))
-        } else {
-            let source = source.clone();
-            let call = tokio::task::spawn_blocking(move || match source.lock() {
-                Ok(mut s) => s.sample(),
-                Err(_) => Err(SourceError::Failed("collector panicked earlier".into())),
-            });
-            match tokio::time::timeout(timeout, call).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(join)) => Err(SourceError::Failed(format!("collector panicked: {join}"))),
-                Err(_) => {
-                    Err(SourceError::Failed(format!("timed out after {} ms", timeout.as_millis())))
-                }
-            }
-        };
+        let result = sampler.sample().await;
         let reading =
             Reading { source: index, result, took: started.elapsed(), at: Instant::now() };
         if tx.send(reading).await.is_err() {
