@@ -103,11 +103,10 @@ pub fn list_dir(
 
 /// Orders `hwmon2` before `hwmon10` and `cpu9` before `cpu10`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let split = |s: &str| {
-        let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let (stem, num) = s.split_at(s.len() - digits);
-        (stem.to_string(), num.parse::<u64>().ok())
-    };
+    fn split(s: &str) -> (&str, Option<u64>) {
+        let stem = s.trim_end_matches(|c: char| c.is_ascii_digit());
+        (stem, s[stem.len()..].parse().ok())
+    }
     split(a).cmp(&split(b)).then_with(|| a.cmp(b))
 }
 

@@ -51,6 +51,7 @@ pub struct HostCollector {
     identity: Identity,
     identity_at: Option<Instant>,
     own: own::OwnUsage,
+    sensors: hwmon::SensorFiles,
 }
 
 #[derive(Default)]
@@ -70,6 +71,7 @@ impl HostCollector {
             identity: Identity::default(),
             identity_at: None,
             own: own::OwnUsage::new(),
+            sensors: hwmon::SensorFiles::new(config.sysfs_root.clone()),
             previous_cpu: None,
             config,
         }
@@ -87,7 +89,7 @@ impl HostCollector {
         })?;
         let mut reading = CpuReading {
             logical_cpus: u32::try_from(per_cpu.len()).ok(),
-            freq_mhz: hwmon::cpu_freqs_mhz(&self.config.sysfs_root),
+            freq_mhz: self.sensors.cpu_freqs_mhz(),
             ..CpuReading::default()
         };
         if let Some((prev_total, prev_per_cpu)) = &self.previous_cpu {
@@ -143,11 +145,12 @@ impl HostCollector {
 
     /// Reads everything once.
     pub fn read(&mut self) -> Result<HostSection, SourceError> {
-        let cpu = self.cpu()?;
         let now = Instant::now();
+        self.sensors.refresh(now);
+        let cpu = self.cpu()?;
         self.refresh_identity(now);
         self.refresh_processes(now);
-        let temperatures = hwmon::temperatures(&self.config.sysfs_root);
+        let temperatures = self.sensors.temperatures();
         let read_opt = |rel: &str| read_text(&self.proc(rel)).ok();
         let identity = &self.identity;
         Ok(HostSection {
