@@ -85,7 +85,7 @@ if len(after) >= 2:
     ok &= growth_kb < 1024 and fd_growth <= 0
 else:
     print("too few samples after warm-up to judge RSS and fds"); ok = False
-loads = [s[3] for s in samples]
+loads = [s[5] for s in samples]
 print(f"load average (1 min) while it ran: mean {statistics.mean(loads):.2f}, max {max(loads):.2f} on {__import__('os').cpu_count()} CPUs")
 
 snaps, header = [], None
