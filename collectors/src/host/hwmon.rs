@@ -117,10 +117,13 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
+    use crate::amdgpu::testing::write;
+
+    /// The sensor files under `root`, listed now.
+    fn listed(root: &Path) -> SensorFiles {
+        let mut files = SensorFiles::new(root.to_path_buf());
+        files.refresh(Instant::now());
+        files
     }
 
     #[test]
@@ -134,9 +137,7 @@ mod tests {
         write(root, "class/hwmon/hwmon10/temp10_input", "41850\n");
         write(root, "class/hwmon/hwmon10/temp2_input", "-5000\n");
         write(root, "class/hwmon/hwmon10/temp3_input", "garbage\n");
-        let mut files = SensorFiles::new(root.to_path_buf());
-        files.refresh(Instant::now());
-        let sensors = files.temperatures();
+        let sensors = listed(root).temperatures();
         let summary: Vec<_> =
             sensors.iter().map(|s| (s.chip.as_str(), s.label.as_str(), s.temp_c)).collect();
         assert_eq!(
@@ -149,9 +150,7 @@ mod tests {
     #[test]
     fn no_hwmon_no_sensors() {
         let dir = tempfile::tempdir().unwrap();
-        let mut files = SensorFiles::new(dir.path().to_path_buf());
-        files.refresh(Instant::now());
-        assert!(files.temperatures().is_empty());
+        assert!(listed(dir.path()).temperatures().is_empty());
         assert_eq!(tctl_c(&[]), None);
     }
 
@@ -163,9 +162,7 @@ mod tests {
         write(root, "devices/system/cpu/cpu1/online", "1\n");
         write(root, "devices/system/cpu/cpufreq/policy0/scaling_cur_freq", "1\n");
         write(root, "devices/system/cpu/cpuidle/x", "1\n");
-        let mut files = SensorFiles::new(root.to_path_buf());
-        files.refresh(Instant::now());
-        assert_eq!(files.cpu_freqs_mhz(), [Some(2900.0), None]);
+        assert_eq!(listed(root).cpu_freqs_mhz(), [Some(2900.0), None]);
     }
 
     #[test]

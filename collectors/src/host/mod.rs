@@ -183,14 +183,9 @@ impl Source for HostCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use std::path::Path;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use crate::amdgpu::testing::write;
 
     fn collector(root: &Path) -> HostCollector {
         HostCollector::new(HostConfig {
