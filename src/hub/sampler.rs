@@ -50,13 +50,18 @@ impl Sampler {
             )));
         }
         let (reply, answer) = oneshot::channel();
+        // Not busy, so the thread has taken every earlier request: a full or closed channel, or
+        // a reply dropped unanswered, means the thread is gone (and will stay gone, not busy).
+        let stopped = || {
+            self.busy.store(false, Ordering::Release);
+            Err(SourceError::Failed("collector thread has stopped".into()))
+        };
         if self.requests.try_send(reply).is_err() {
-            // Not busy, so the thread has taken every earlier request: it is gone.
-            return Err(SourceError::Failed("collector thread has stopped".into()));
+            return stopped();
         }
         match tokio::time::timeout(self.timeout, answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(SourceError::Failed("collector thread has stopped".into())),
+            Ok(Err(_)) => stopped(),
             Err(_) => Err(SourceError::Failed(format!("timed out after {timeout_ms} ms"))),
         }
     }
